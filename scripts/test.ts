@@ -1,0 +1,60 @@
+/**
+ * `npm test`: starts a private Kafka broker and Redis unless KAFKA_BROKERS / REDIS_URL name running ones,
+ * runs the tap suite against them, stops what it started, and ends with "N passed, N failed".
+ */
+import { spawn } from 'node:child_process'
+import { startKafka, type KafkaCluster } from './local-kafka.js'
+import { startRedis, type LocalRedis } from './local-redis.js'
+
+const tapArgs = process.argv.slice(2)
+let kafka: KafkaCluster | undefined
+let redis: LocalRedis | undefined
+
+async function stopAll (): Promise<void> {
+  await Promise.allSettled([kafka?.stop(), redis?.stop()])
+}
+
+async function main (): Promise<number> {
+  const env = { ...process.env }
+  if (env.KAFKA_BROKERS === undefined || env.KAFKA_BROKERS === '') {
+    const started = Date.now()
+    kafka = await startKafka({ nodes: 1, port: 0 })
+    env.KAFKA_BROKERS = kafka.bootstrap
+    console.log(`# kafka ${kafka.bootstrap} ready in ${Date.now() - started} ms`)
+  }
+  if (env.REDIS_URL === undefined || env.REDIS_URL === '') {
+    redis = await startRedis({ port: 0 })
+    env.REDIS_URL = redis.url
+    console.log(`# redis ${redis.url} ready`)
+  }
+
+  const child = spawn(process.execPath, [new URL('../node_modules/tap/dist/esm/run.mjs', import.meta.url).pathname, ...tapArgs], {
+    env, stdio: ['ignore', 'pipe', 'inherit']
+  })
+  let summary = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    process.stdout.write(chunk)
+    summary = (summary + chunk.toString('utf8')).slice(-4096)
+  })
+  const code: number = await new Promise(resolve => child.on('close', (c) => resolve(c ?? 1)))
+
+  // tap's last summary line: "# { total: N, pass: N, fail: N, ... }"
+  const m = /# \{ total: (\d+), pass: (\d+)(?:, fail: (\d+))?/.exec(summary)
+  const passed = m?.[2] !== undefined ? Number(m[2]) : 0
+  const failed = m?.[3] !== undefined ? Number(m[3]) : (m === null ? 1 : Number(m[1]) - passed)
+  const ok = code === 0 && m !== null && passed > 0
+  console.log(`${passed} passed, ${ok ? failed : Math.max(failed, 1)} failed`)
+  return ok ? 0 : 1
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => { void stopAll().finally(() => process.exit(130)) })
+}
+
+const exitCode = await main().catch((err: unknown) => {
+  console.error(err)
+  console.log('0 passed, 1 failed')
+  return 1
+})
+await stopAll()
+process.exit(exitCode)

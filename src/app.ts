@@ -1,0 +1,66 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { randomUUID } from 'node:crypto'
+import { pino, type Logger } from 'pino'
+import type { Config } from './config/env.js'
+import { loggerOptions } from './logger.js'
+import { createValidatorCompiler } from './http/validation.js'
+import { installErrorHandler } from './http/error-handler.js'
+import { installApiKeyAuth } from './http/auth.js'
+import { ErrorSchema } from './http/schemas.js'
+import lifecycle from './lifecycle.js'
+import kafkaPlugin from './kafka/plugin.js'
+import redisPlugin from './registry/plugin.js'
+import healthRoutes from './routes/health.js'
+import openapiRoutes from './routes/openapi.js'
+import { openapiInfo } from './openapi-info.js'
+
+export interface BuildOptions {
+  config: Config
+  /** A logger to use instead of one built from the configuration (tests capture output with it). */
+  logger?: Logger
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** The app factory: everything but `listen` and process signals, so tests build the same app the server runs. */
+export async function buildApp ({ config, logger }: BuildOptions): Promise<FastifyInstance> {
+  const log = logger ?? pino(loggerOptions(config))
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: config.bodyLimitBytes,
+    requestTimeout: config.requestTimeoutMs,
+    requestIdHeader: false,
+    requestIdLogLabel: 'requestId',
+    // A caller's X-Request-Id is kept (when sane) so one id follows a message from POST to webhook.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: {} }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.setValidatorCompiler(createValidatorCompiler())
+  installErrorHandler(app)
+  app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
+  app.addSchema(ErrorSchema)
+
+  await app.register(lifecycle)
+  await app.register(kafkaPlugin, { config, logger: log })
+  await app.register(redisPlugin, { config, logger: log })
+  app.lifecycle.onStart('dependencies', async () => {
+    await Promise.all([app.kafka.start(), app.redis.start()])
+  })
+
+  await app.register(swagger, { openapi: openapiInfo, refResolver: { buildLocalReference: (json, _base, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` } })
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } })
+  installApiKeyAuth(app, config.apiKeys)
+
+  await app.register(healthRoutes)
+  await app.register(openapiRoutes)
+  return app
+}

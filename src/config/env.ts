@@ -1,0 +1,188 @@
+import { hostname } from 'node:os'
+import { readFileSync } from 'node:fs'
+
+export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512'
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+
+export interface Config {
+  port: number
+  host: string
+  logLevel: LogLevel
+  bodyLimitBytes: number
+  requestTimeoutMs: number
+  shutdownTimeoutMs: number
+  apiKeys: string[]
+  kafka: {
+    brokers: string[]
+    clientId: string
+    ssl: boolean
+    sslCaFile: string | undefined
+    sasl: { mechanism: SaslMechanism, username: string, password: string } | undefined
+    connectionTimeoutMs: number
+    requestTimeoutMs: number
+  }
+  redis: { url: string }
+  registry: { key: string, heartbeatMs: number }
+  produce: {
+    autoCreateTopics: boolean
+    lingerMs: number
+    maxBatchRecords: number
+    maxBatchBytes: number
+    idempotencyTtlSeconds: number
+  }
+  webhooks: {
+    allowedHosts: string[]
+    defaultTimeoutMs: number
+  }
+  metrics: { port: number | undefined }
+  underPressure: { maxEventLoopDelayMs: number, maxRssBytes: number }
+}
+
+/** Raised at boot; lists every bad variable with the rule it broke. */
+export class ConfigError extends Error {
+  constructor (readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+/** Reads one variable, recording a problem instead of throwing so all problems are reported at once. */
+class Reader {
+  readonly problems: string[] = []
+  constructor (private readonly env: Env) {}
+
+  raw (name: string): string | undefined {
+    const v = this.env[name]
+    return v === undefined || v.trim() === '' ? undefined : v.trim()
+  }
+
+  string (name: string, fallback: string, rule?: { pattern: RegExp, text: string }): string {
+    const v = this.raw(name) ?? fallback
+    if (rule !== undefined && !rule.pattern.test(v)) this.problems.push(`${name}: ${rule.text} (got "${v}")`)
+    return v
+  }
+
+  int (name: string, fallback: number, min: number, max: number): number {
+    const v = this.raw(name)
+    if (v === undefined) return fallback
+    if (!/^-?\d+$/.test(v)) {
+      this.problems.push(`${name}: must be an integer between ${min} and ${max} (got "${v}")`)
+      return fallback
+    }
+    const n = Number(v)
+    if (n < min || n > max) this.problems.push(`${name}: must be an integer between ${min} and ${max} (got ${n})`)
+    return n
+  }
+
+  bool (name: string, fallback: boolean): boolean {
+    const v = this.raw(name)
+    if (v === undefined) return fallback
+    if (/^(true|1|yes)$/i.test(v)) return true
+    if (/^(false|0|no)$/i.test(v)) return false
+    this.problems.push(`${name}: must be true or false (got "${v}")`)
+    return fallback
+  }
+
+  oneOf<T extends string> (name: string, fallback: T | undefined, allowed: readonly T[]): T | undefined {
+    const v = this.raw(name)
+    if (v === undefined) return fallback
+    const lower = v.toLowerCase() as T
+    if (!allowed.includes(lower)) {
+      this.problems.push(`${name}: must be one of ${allowed.join(', ')} (got "${v}")`)
+      return fallback
+    }
+    return lower
+  }
+
+  list (name: string, fallback: string[]): string[] {
+    const v = this.raw(name)
+    if (v === undefined) return fallback
+    return v.split(',').map(s => s.trim()).filter(s => s !== '')
+  }
+}
+
+const BROKER = /^[A-Za-z0-9._-]+:\d{1,5}$/
+const CLIENT_ID = /^[A-Za-z0-9._:-]{1,255}$/
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+const SASL: readonly SaslMechanism[] = ['plain', 'scram-sha-256', 'scram-sha-512']
+const MIB = 1024 * 1024
+
+/** Validates the environment once, at boot, into the one typed configuration object. */
+export function loadConfig (env: Env = process.env): Config {
+  const r = new Reader(env)
+
+  const brokers = r.list('KAFKA_BROKERS', ['127.0.0.1:9092'])
+  if (brokers.length === 0) r.problems.push('KAFKA_BROKERS: must list at least one host:port')
+  for (const b of brokers) {
+    if (!BROKER.test(b)) r.problems.push(`KAFKA_BROKERS: each entry must be host:port (got "${b}")`)
+  }
+
+  const mechanism = r.oneOf('KAFKA_SASL_MECHANISM', undefined, SASL)
+  const saslUser = r.raw('KAFKA_SASL_USERNAME')
+  const saslPass = r.raw('KAFKA_SASL_PASSWORD')
+  if (mechanism !== undefined && (saslUser === undefined || saslPass === undefined)) {
+    r.problems.push('KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD: both are required when KAFKA_SASL_MECHANISM is set')
+  }
+  if (mechanism === undefined && (saslUser !== undefined || saslPass !== undefined)) {
+    r.problems.push('KAFKA_SASL_MECHANISM: required when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set')
+  }
+
+  const sslCaFile = r.raw('KAFKA_SSL_CA_FILE')
+  if (sslCaFile !== undefined) {
+    try { readFileSync(sslCaFile) } catch { r.problems.push(`KAFKA_SSL_CA_FILE: file cannot be read (got "${sslCaFile}")`) }
+  }
+
+  const redisUrl = r.string('REDIS_URL', 'redis://127.0.0.1:6379/0', { pattern: /^rediss?:\/\/\S+$/, text: 'must be a redis:// or rediss:// URL' })
+  if (redisUrl.startsWith('redis')) {
+    try { void new URL(redisUrl) } catch { r.problems.push(`REDIS_URL: must be a valid URL (got "${redisUrl}")`) }
+  }
+
+  const metricsPort = r.raw('METRICS_PORT') === undefined ? undefined : r.int('METRICS_PORT', 0, 1, 65535)
+
+  const config: Config = {
+    port: r.int('PORT', 8080, 0, 65535),
+    host: r.string('HOST', '0.0.0.0', { pattern: /^[A-Za-z0-9.:_-]+$/, text: 'must be a host name or IP address' }),
+    logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS) ?? 'info',
+    bodyLimitBytes: r.int('BODY_LIMIT_BYTES', MIB, 1024, 100 * MIB),
+    requestTimeoutMs: r.int('REQUEST_TIMEOUT_MS', 60_000, 1000, 3_600_000),
+    shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 25_000, 1000, 600_000),
+    apiKeys: r.list('API_KEYS', []),
+    kafka: {
+      brokers,
+      clientId: r.string('KAFKA_CLIENT_ID', hostname(), { pattern: CLIENT_ID, text: 'must be 1-255 characters of [A-Za-z0-9._:-]' }),
+      ssl: r.bool('KAFKA_SSL', false),
+      sslCaFile,
+      sasl: mechanism !== undefined && saslUser !== undefined && saslPass !== undefined
+        ? { mechanism, username: saslUser, password: saslPass }
+        : undefined,
+      connectionTimeoutMs: r.int('KAFKA_CONNECTION_TIMEOUT_MS', 3000, 100, 120_000),
+      requestTimeoutMs: r.int('KAFKA_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000)
+    },
+    redis: { url: redisUrl },
+    registry: {
+      key: r.string('REGISTRY_KEY', 'kafka-consumer-info', { pattern: /^\S{1,512}$/, text: 'must be 1-512 non-space characters' }),
+      heartbeatMs: r.int('REGISTRY_HEARTBEAT_MS', 5000, 200, 300_000)
+    },
+    produce: {
+      autoCreateTopics: r.bool('AUTO_CREATE_TOPICS', false),
+      lingerMs: r.int('PRODUCE_LINGER_MS', 2, 0, 1000),
+      maxBatchRecords: r.int('PRODUCE_MAX_BATCH_RECORDS', 1000, 1, 100_000),
+      maxBatchBytes: r.int('PRODUCE_MAX_BATCH_BYTES', MIB, 1024, 64 * MIB),
+      idempotencyTtlSeconds: r.int('IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 30 * 86_400)
+    },
+    webhooks: {
+      allowedHosts: r.list('WEBHOOK_ALLOWED_HOSTS', []),
+      defaultTimeoutMs: r.int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000)
+    },
+    metrics: { port: metricsPort },
+    underPressure: {
+      maxEventLoopDelayMs: r.int('MAX_EVENT_LOOP_DELAY_MS', 1000, 0, 60_000),
+      maxRssBytes: r.int('MAX_RSS_BYTES', 0, 0, Number.MAX_SAFE_INTEGER)
+    }
+  }
+
+  if (r.problems.length > 0) throw new ConfigError(r.problems)
+  return config
+}

@@ -1,0 +1,64 @@
+import type { IHeaders } from 'kafkajs'
+
+/** A webhook as stored in a consumer-group definition. Secrets and header values are never returned by GETs. */
+export interface WebhookConfig {
+  url: string
+  /** Extra request headers (e.g. Authorization); values are secret. */
+  headers?: Record<string, string>
+  /** Standard Webhooks secrets (`whsec_<base64>`); several sign at once, for rotation. */
+  secrets?: string[]
+  /** Per-attempt timeout; default WEBHOOK_TIMEOUT_MS (10 s). */
+  timeoutMs?: number
+  /** Attempts per message before dead-lettering; default 10. */
+  maxAttempts?: number
+  /** Total time per message before dead-lettering; default 1 h. */
+  maxRetryDurationMs?: number
+  /** Statuses dead-lettered at once; default 400, 401, 403, 404, 410, 422. */
+  nonRetryableStatuses?: number[]
+  /** Dead-letter topic; default `<groupId>.dlq`; `false` turns dead-lettering off (failures then block the partition). */
+  deadLetterTopic?: string | false
+}
+
+/** A consumed record as the consumer runtime hands it to delivery. */
+export interface ConsumedRecord {
+  topic: string
+  partition: number
+  offset: string
+  timestamp: string
+  key: Buffer | null
+  value: Buffer | null
+  headers: IHeaders
+}
+
+export interface DeliveryContext {
+  groupId: string
+  webhook: WebhookConfig
+  /** Aborted on rebalance or shutdown: stop retrying, do not commit. */
+  signal: AbortSignal
+  /** Keeps the consumer's group membership while delivery waits (kafkajs eachBatch heartbeat). */
+  heartbeat: () => Promise<void>
+  /** When the record was fetched (performance.now()), for fetch-to-2xx latency. */
+  fetchedAt: number
+}
+
+export type DeliveryOutcome =
+  | { outcome: 'delivered', attempts: number, status: number }
+  | { outcome: 'dead-lettered', attempts: number, status: number | undefined, error: string }
+  /** Stopped by the signal: the offset must not be committed. */
+  | { outcome: 'aborted', attempts: number }
+
+/** Reported after every HTTP attempt and every final outcome; feeds status counters and metrics. */
+export interface DeliveryEvent {
+  groupId: string
+  topic: string
+  partition: number
+  kind: 'attempt' | 'delivered' | 'retry-scheduled' | 'dead-lettered' | 'aborted'
+  status?: number
+  error?: string
+  durationMs?: number
+}
+
+export interface Deliverer {
+  deliver (record: ConsumedRecord, ctx: DeliveryContext): Promise<DeliveryOutcome>
+  close (): Promise<void>
+}
