@@ -33,7 +33,6 @@ export async function buildApp ({ config, logger }: BuildOptions): Promise<Fasti
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
     requestIdHeader: false,
-    requestIdLogLabel: 'requestId',
     // A caller's X-Request-Id is kept (when sane) so one id follows a message from POST to webhook.
     genReqId: (req) => {
       const given = req.headers['x-request-id']
