@@ -10,6 +10,9 @@ import { createValidatorCompiler } from './http/validation.js'
 import { installErrorHandler } from './http/error-handler.js'
 import { installApiKeyAuth } from './http/auth.js'
 import { ErrorSchema } from './http/schemas.js'
+import { installLoadShedding } from './http/load-shedding.js'
+import { installRequestLog } from './http/request-log.js'
+import metricsPlugin from './metrics/plugin.js'
 import lifecycle from './lifecycle.js'
 import kafkaPlugin from './kafka/plugin.js'
 import redisPlugin from './registry/plugin.js'
@@ -38,6 +41,7 @@ export async function buildApp ({ config, logger }: BuildOptions): Promise<Fasti
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
+    disableRequestLogging: true,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: {} }
@@ -45,10 +49,13 @@ export async function buildApp ({ config, logger }: BuildOptions): Promise<Fasti
 
   app.setValidatorCompiler(createValidatorCompiler())
   installErrorHandler(app)
+  installRequestLog(app)
   app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
   app.addSchema(ErrorSchema)
 
   await app.register(lifecycle)
+  await installLoadShedding(app, config)
+  await app.register(metricsPlugin, { config })
   await app.register(kafkaPlugin, { config, logger: log })
   await app.register(redisPlugin, { config, logger: log })
   app.lifecycle.onStart('dependencies', async () => {

@@ -139,7 +139,7 @@ export function loadConfig (env: Env = process.env): Config {
     try { void new URL(redisUrl) } catch { r.problems.push(`REDIS_URL: must be a valid URL (got "${redisUrl}")`) }
   }
 
-  const metricsPort = r.raw('METRICS_PORT') === undefined ? undefined : r.int('METRICS_PORT', 0, 1, 65535)
+  const metricsPort = r.raw('METRICS_PORT') === undefined ? undefined : r.int('METRICS_PORT', 0, 0, 65535)
 
   const config: Config = {
     port: r.int('PORT', 8080, 0, 65535),
