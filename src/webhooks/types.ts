@@ -44,8 +44,11 @@ export interface DeliveryContext {
 export type DeliveryOutcome =
   | { outcome: 'delivered', attempts: number, status: number }
   | { outcome: 'dead-lettered', attempts: number, status: number | undefined, error: string }
-  /** Stopped by the signal: the offset must not be committed. */
-  | { outcome: 'aborted', attempts: number }
+  /**
+   * Stopped by the signal (or because a heartbeat said the group membership is lost, or the deliverer
+   * closed): the offset must not be committed.
+   */
+  | { outcome: 'aborted', attempts: number, reason?: string }
 
 /** Reported after every HTTP attempt and every final outcome; feeds status counters and metrics. */
 export interface DeliveryEvent {
@@ -53,9 +56,19 @@ export interface DeliveryEvent {
   topic: string
   partition: number
   kind: 'attempt' | 'delivered' | 'retry-scheduled' | 'dead-lettered' | 'aborted'
+  /** The record's offset. */
+  offset?: string
+  /** 'attempt': the attempt's number (1-based); final outcomes: attempts made. */
+  attempt?: number
   status?: number
   error?: string
+  /**
+   * 'attempt': the HTTP attempt's duration; 'delivered': fetch-to-2xx latency (from ctx.fetchedAt);
+   * 'dead-lettered': fetch to the dead letter written.
+   */
   durationMs?: number
+  /** 'retry-scheduled': the wait before the next attempt. */
+  delayMs?: number
 }
 
 export interface Deliverer {

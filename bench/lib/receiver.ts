@@ -1,0 +1,101 @@
+/**
+ * A minimal, fast webhook receiver for the delivery benchmark: answers 204 as soon as the request body has
+ * arrived, counts requests, and, when a request carries a fetch timestamp header (epoch ms, may be
+ * fractional), records the fetch-to-receipt latency. It neither parses nor keeps bodies.
+ *
+ *   const rx = await startBenchReceiver()
+ *   // ... deliver to rx.url ...
+ *   rx.count(); rx.percentile(0.99); await rx.close()
+ */
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { performance } from 'node:perf_hooks'
+
+export interface BenchReceiverOptions {
+  /** Port to listen on; 0 (default) picks a free one. */
+  port?: number
+  host?: string
+  /** Header with the time the record was fetched, epoch ms; default `x-fetched-at`. */
+  timestampHeader?: string
+  /** Status to answer; default 204. */
+  status?: number
+}
+
+export interface BenchReceiver {
+  url: string
+  port: number
+  /** Requests answered so far. */
+  count: () => number
+  /** Bytes of request bodies received. */
+  bytes: () => number
+  /** performance.now() of the first and the last request (undefined before any). */
+  firstAt: () => number | undefined
+  lastAt: () => number | undefined
+  /** Latencies recorded from the timestamp header, in ms, in arrival order. */
+  latencies: () => Float64Array
+  /** The q-quantile (0..1) of the recorded latencies; undefined when none. */
+  percentile: (q: number) => number | undefined
+  reset: () => void
+  close: () => Promise<void>
+}
+
+export async function startBenchReceiver (opts: BenchReceiverOptions = {}): Promise<BenchReceiver> {
+  const header = (opts.timestampHeader ?? 'x-fetched-at').toLowerCase()
+  const status = opts.status ?? 204
+  let count = 0
+  let bytes = 0
+  let firstAt: number | undefined
+  let lastAt: number | undefined
+  let lat = new Float64Array(1 << 16)
+  let nLat = 0
+
+  function record (ms: number): void {
+    if (nLat === lat.length) {
+      const grown = new Float64Array(lat.length * 2)
+      grown.set(lat)
+      lat = grown
+    }
+    lat[nLat++] = ms
+  }
+
+  const server: Server = createServer((req, res) => {
+    const stamp = req.headers[header]
+    req.on('data', (chunk: Buffer) => { bytes += chunk.length })
+    req.on('end', () => {
+      const now = performance.now()
+      count++
+      firstAt ??= now
+      lastAt = now
+      if (typeof stamp === 'string') {
+        const fetched = Number(stamp)
+        if (Number.isFinite(fetched)) record(performance.timeOrigin + now - fetched)
+      }
+      res.writeHead(status)
+      res.end()
+    })
+  })
+  server.keepAliveTimeout = 65_000
+  server.headersTimeout = 66_000
+  await new Promise<void>(resolve => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+
+  return {
+    url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+    port,
+    count: () => count,
+    bytes: () => bytes,
+    firstAt: () => firstAt,
+    lastAt: () => lastAt,
+    latencies: () => lat.slice(0, nLat),
+    percentile: (q) => {
+      if (nLat === 0) return undefined
+      const sorted = lat.slice(0, nLat).sort()
+      return sorted[Math.min(nLat - 1, Math.max(0, Math.ceil(q * nLat) - 1))]
+    },
+    reset: () => { count = 0; bytes = 0; firstAt = undefined; lastAt = undefined; nLat = 0 },
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+    }
+  }
+}

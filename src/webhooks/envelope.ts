@@ -1,0 +1,170 @@
+/**
+ * The JSON envelope a webhook receives for one Kafka record.
+ *
+ * Values are decoded without loss and without guessing, from the record's own `content-type` header
+ * (written by POST /messages, see src/kafka/record-format.ts):
+ * - `application/json` (or any `+json` type): the JSON value itself, `valueEncoding: "json"`. The value's
+ *   text is copied verbatim into the body (numbers keep every digit). If the bytes are not valid JSON the
+ *   value falls back to base64 (`valueEncoding: "base64"`) and `valueError` says why.
+ * - `text/*` with no charset or charset utf-8/us-ascii: a string, `valueEncoding: "utf8"` (base64 if the
+ *   bytes are not valid UTF-8, or for another charset).
+ * - `application/octet-stream`: always base64 (the producer said these are bytes).
+ * - any other type, or no content-type (records written by other producers): valid UTF-8 is delivered as
+ *   a string (`"utf8"`), anything else as base64 (`"base64"`). Text is never parsed: `123` stays "123".
+ * - a tombstone (null value): `value: null`, `valueEncoding: null`.
+ * Keys: null, or a string with `keyEncoding` "utf8" (valid UTF-8) or "base64" (otherwise, or when the
+ * record's `key-encoding` header says base64). Headers: values are UTF-8 strings; a header with any value
+ * that is not valid UTF-8 carries base64 strings instead and is named in `headerEncodings` (`{ name: "base64" }`).
+ * Repeated headers stay arrays.
+ */
+import { isUtf8 } from 'node:buffer'
+import type { IHeaders } from 'kafkajs'
+import { CONTENT_TYPE_HEADER } from '../kafka/record-format.js'
+import type { ConsumedRecord } from './types.js'
+
+export type ValueEncoding = 'json' | 'utf8' | 'base64'
+export type BytesEncoding = 'utf8' | 'base64'
+
+export interface WebhookEnvelope {
+  topic: string
+  partition: number
+  /** Kafka offset, a decimal string (64-bit). */
+  offset: string
+  /** Record timestamp, milliseconds since the epoch, as a decimal string (as Kafka reports it). */
+  timestamp: string
+  key: string | null
+  /** Present when `key` is not null. */
+  keyEncoding?: BytesEncoding
+  /** A JSON value ("json"), a string ("utf8" or "base64"), or null for a tombstone. */
+  value: unknown
+  valueEncoding: ValueEncoding | null
+  /** The record's content-type header, when it had one. */
+  contentType?: string
+  /** Why a value declared as JSON was delivered as base64. */
+  valueError?: string
+  headers: Record<string, string | string[]>
+  /** Headers whose values are base64 (because some value was not valid UTF-8). */
+  headerEncodings?: Record<string, 'base64'>
+}
+
+const KEY_ENCODING_HEADER = 'key-encoding'
+
+/** The first value of header `name` (case-insensitive), as a UTF-8 string. */
+export function headerText (headers: IHeaders | undefined, name: string): string | undefined {
+  if (headers === undefined) return undefined
+  const lower = name.toLowerCase()
+  for (const [k, v] of Object.entries(headers)) {
+    if (k.toLowerCase() !== lower || v === undefined) continue
+    const first = Array.isArray(v) ? v[0] : v
+    if (first === undefined) return undefined
+    return typeof first === 'string' ? first : first.toString('utf8')
+  }
+  return undefined
+}
+
+function bytes (buf: Buffer, forceBase64 = false): { text: string, encoding: BytesEncoding } {
+  if (!forceBase64 && isUtf8(buf)) return { text: buf.toString('utf8'), encoding: 'utf8' }
+  return { text: buf.toString('base64'), encoding: 'base64' }
+}
+
+interface DecodedValue {
+  value: unknown
+  valueEncoding: ValueEncoding | null
+  /** The JSON text, verbatim, when valueEncoding is "json". */
+  rawJson?: string
+  valueError?: string
+}
+
+function mediaType (contentType: string): { type: string, charset: string | undefined } {
+  const [type = '', ...params] = contentType.split(';')
+  let charset: string | undefined
+  for (const p of params) {
+    const eq = p.indexOf('=')
+    if (eq > 0 && p.slice(0, eq).trim().toLowerCase() === 'charset') charset = p.slice(eq + 1).trim().replace(/^"|"$/g, '').toLowerCase()
+  }
+  return { type: type.trim().toLowerCase(), charset }
+}
+
+function decodeValue (value: Buffer | null, contentType: string | undefined): DecodedValue {
+  if (value === null) return { value: null, valueEncoding: null }
+  if (contentType === undefined) {
+    const b = bytes(value)
+    return { value: b.text, valueEncoding: b.encoding }
+  }
+  const { type, charset } = mediaType(contentType)
+  if (type === 'application/json' || type.endsWith('+json')) {
+    if (!isUtf8(value)) return { value: value.toString('base64'), valueEncoding: 'base64', valueError: 'declared as JSON but not valid UTF-8' }
+    const text = value.toString('utf8')
+    try {
+      const parsed: unknown = JSON.parse(text)
+      return { value: parsed, valueEncoding: 'json', rawJson: text.trim() }
+    } catch {
+      return { value: value.toString('base64'), valueEncoding: 'base64', valueError: 'declared as JSON but not valid JSON' }
+    }
+  }
+  if (type === 'application/octet-stream') return { value: value.toString('base64'), valueEncoding: 'base64' }
+  if (type.startsWith('text/') && charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') {
+    return { value: value.toString('base64'), valueEncoding: 'base64' }
+  }
+  const b = bytes(value)
+  return { value: b.text, valueEncoding: b.encoding }
+}
+
+function decodeHeaders (headers: IHeaders | undefined): Pick<WebhookEnvelope, 'headers' | 'headerEncodings'> {
+  const out: Record<string, string | string[]> = {}
+  let encodings: Record<string, 'base64'> | undefined
+  if (headers === undefined) return { headers: out }
+  for (const [name, raw] of Object.entries(headers)) {
+    if (raw === undefined) continue
+    const list = (Array.isArray(raw) ? raw : [raw]).map(v => typeof v === 'string' ? Buffer.from(v, 'utf8') : v)
+    const utf8 = list.every(b => isUtf8(b))
+    const texts = list.map(b => b.toString(utf8 ? 'utf8' : 'base64'))
+    out[name] = Array.isArray(raw) ? texts : (texts[0] ?? '')
+    if (!utf8) (encodings ??= {})[name] = 'base64'
+  }
+  return encodings === undefined ? { headers: out } : { headers: out, headerEncodings: encodings }
+}
+
+interface Built { envelope: WebhookEnvelope, rawJson: string | undefined }
+
+function build (record: ConsumedRecord): Built {
+  const contentType = headerText(record.headers, CONTENT_TYPE_HEADER)
+  const decoded = decodeValue(record.value, contentType)
+  const key = record.key === null
+    ? undefined
+    : bytes(record.key, headerText(record.headers, KEY_ENCODING_HEADER)?.toLowerCase() === 'base64')
+  const envelope: WebhookEnvelope = {
+    topic: record.topic,
+    partition: record.partition,
+    offset: record.offset,
+    timestamp: record.timestamp,
+    key: key?.text ?? null,
+    ...(key !== undefined ? { keyEncoding: key.encoding } : {}),
+    value: decoded.value,
+    valueEncoding: decoded.valueEncoding,
+    ...(contentType !== undefined ? { contentType } : {}),
+    ...(decoded.valueError !== undefined ? { valueError: decoded.valueError } : {}),
+    ...decodeHeaders(record.headers)
+  }
+  return { envelope, rawJson: decoded.rawJson }
+}
+
+/** The envelope as an object (a JSON value is parsed: big numbers lose precision here, not in the body). */
+export function toEnvelope (record: ConsumedRecord): WebhookEnvelope {
+  return build(record).envelope
+}
+
+/**
+ * The exact request body: the envelope serialized, with a JSON value copied in verbatim (so that numbers
+ * beyond double precision and the producer's formatting of the value survive). Field order is the
+ * interface's.
+ */
+export function envelopeBody (record: ConsumedRecord): string {
+  const { envelope, rawJson } = build(record)
+  if (rawJson === undefined) return JSON.stringify(envelope)
+  const parts: string[] = []
+  for (const [k, v] of Object.entries(envelope)) {
+    parts.push(`${JSON.stringify(k)}:${k === 'value' ? rawJson : JSON.stringify(v)}`)
+  }
+  return `{${parts.join(',')}}`
+}
