@@ -18,6 +18,9 @@ import kafkaPlugin from './kafka/plugin.js'
 import redisPlugin from './registry/plugin.js'
 import healthRoutes from './routes/health.js'
 import openapiRoutes from './routes/openapi.js'
+import producePlugin from './produce/plugin.js'
+import consumersPlugin from './consumers/plugin.js'
+import { createDeliverer, userAgentFor } from './webhooks/deliverer.js'
 import { openapiInfo } from './openapi-info.js'
 
 export interface BuildOptions {
@@ -68,5 +71,15 @@ export async function buildApp ({ config, logger }: BuildOptions): Promise<Fasti
 
   await app.register(healthRoutes)
   await app.register(openapiRoutes)
+  await app.register(producePlugin, { config, logger: log })
+  // consumer groups deliver through the webhook engine; registered last so it closes first (before Kafka and Redis)
+  const deliverer = createDeliverer({
+    getProducer: () => app.kafka.connectedProducer(),
+    getAdmin: () => app.kafka.connectedAdmin(),
+    logger: log,
+    userAgent: userAgentFor(openapiInfo?.info?.version ?? '0'),
+    defaults: { timeoutMs: config.webhooks.defaultTimeoutMs }
+  })
+  await app.register(consumersPlugin, { config, logger: log, deliverer })
   return app
 }

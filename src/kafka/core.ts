@@ -57,14 +57,16 @@ function connector (connect: () => Promise<void>): { ensure: () => Promise<void>
 export function createKafkaCore (config: Config, logger: Logger): KafkaCore {
   registerCodecs()
   const log = logger.child({ component: 'kafka' })
+  // Consumers keep kafkajs's patient default retries; they run unattended and restart on failure.
   const kafka = new Kafka(kafkaClientConfig(config, logger))
-  const producer = kafka.producer({
+  // The producer and admin answer HTTP requests: an unreachable cluster must become a prompt 503
+  // (about 1 s) rather than kafkajs's default ~20 s of client-level retries.
+  const requestKafka = new Kafka(kafkaClientConfig(config, logger, { retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } }))
+  const producer = requestKafka.producer({
     allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    // produce calls decide their own acks; keep kafkajs from retrying forever behind an HTTP request
-    retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 2000 }
+    createPartitioner: Partitioners.DefaultPartitioner
   })
-  const admin = kafka.admin()
+  const admin = requestKafka.admin()
   // Readiness must answer in bounded time, so it uses its own client that never retries.
   const probe = new Kafka(kafkaClientConfig(config, logger, {
     retry: { retries: 0 },

@@ -14,3 +14,6 @@ export const RESERVED_HEADERS = ['departure', 'arrival', CONTENT_TYPE_HEADER, 'k
 export const DEPARTURE_HEADER = 'departure'
 export const ARRIVAL_HEADER = 'arrival'
 export const REQUEST_ID_HEADER = 'x-request-id'
+/** Set on records whose key the producer gave as bytes (base64 over HTTP); consumers deliver such keys as base64. */
+export const KEY_ENCODING_HEADER = 'key-encoding'
+export const KEY_ENCODING_BINARY = 'binary'

@@ -8,8 +8,16 @@
  * - `<key>:gateways` (set): clientIds of gateway instances. A gateway entry is live only while its
  *   `<key>:alive:<clientId>` key exists; entries without membership here are syrup-kafka processes.
  * - `<key>:alive:<clientId>` (string, PX TTL = 3 heartbeats): this instance's heartbeat.
- * - `<key>:groups` (hash): field = groupId, value = the consumer-group definition JSON.
- * - `<key>:status:<clientId>` (hash, TTL): field = groupId, value = that instance's live status JSON.
+ * - `<key>:groups` (hash): field = groupId, value = the consumer-group record JSON
+ *   `{ groupId, hash, version, updatedAt, declarations: [ { hash, version, createdAt, updatedAt, definition } ] }`
+ *   (src/consumers/store.ts). A group has one declaration per disjoint set of instances (`clientIds`);
+ *   only partition-assigned groups may have several. `hash` is the compare-and-set token of a record.
+ * - `<key>:status:<clientId>` (hash, PX TTL = 3 heartbeats): field = groupId, value = that instance's live
+ *   status JSON `{ state, running, lastError, delivered, deadLettered, errors, partitions, updatedAt }`.
+ * - `<key>:stopped:<clientId>` (hash): field = groupId, value = `{ at, by }`: groups that DELETE /consumers
+ *   stopped on that instance. Honoured until the instance restarts or the group is POSTed again.
+ * - `<key>:epoch` (string, no TTL): a random token set once; when it vanishes or changes, Redis lost its
+ *   data and every instance writes back the definitions, registry entry and heartbeat it holds in memory.
  * - `<key>:idempotency:<key>` (string, TTL): the first answer to a POST /messages with that Idempotency-Key.
  */
 export interface RegistryKeys {
@@ -18,6 +26,8 @@ export interface RegistryKeys {
   alive: (clientId: string) => string
   groups: string
   status: (clientId: string) => string
+  stopped: (clientId: string) => string
+  epoch: string
   idempotency: (key: string) => string
 }
 
@@ -28,6 +38,8 @@ export function registryKeys (key: string): RegistryKeys {
     alive: (clientId) => `${key}:alive:${clientId}`,
     groups: `${key}:groups`,
     status: (clientId) => `${key}:status:${clientId}`,
+    stopped: (clientId) => `${key}:stopped:${clientId}`,
+    epoch: `${key}:epoch`,
     idempotency: (k) => `${key}:idempotency:${k}`
   }
 }

@@ -13,13 +13,13 @@
  *   a string (`"utf8"`), anything else as base64 (`"base64"`). Text is never parsed: `123` stays "123".
  * - a tombstone (null value): `value: null`, `valueEncoding: null`.
  * Keys: null, or a string with `keyEncoding` "utf8" (valid UTF-8) or "base64" (otherwise, or when the
- * record's `key-encoding` header says base64). Headers: values are UTF-8 strings; a header with any value
+ * record's `key-encoding` header says binary). Headers: values are UTF-8 strings; a header with any value
  * that is not valid UTF-8 carries base64 strings instead and is named in `headerEncodings` (`{ name: "base64" }`).
  * Repeated headers stay arrays.
  */
 import { isUtf8 } from 'node:buffer'
 import type { IHeaders } from 'kafkajs'
-import { CONTENT_TYPE_HEADER } from '../kafka/record-format.js'
+import { CONTENT_TYPE_HEADER, KEY_ENCODING_BINARY, KEY_ENCODING_HEADER } from '../kafka/record-format.js'
 import type { ConsumedRecord } from './types.js'
 
 export type ValueEncoding = 'json' | 'utf8' | 'base64'
@@ -47,7 +47,6 @@ export interface WebhookEnvelope {
   headerEncodings?: Record<string, 'base64'>
 }
 
-const KEY_ENCODING_HEADER = 'key-encoding'
 
 /** The first value of header `name` (case-insensitive), as a UTF-8 string. */
 export function headerText (headers: IHeaders | undefined, name: string): string | undefined {
@@ -132,7 +131,7 @@ function build (record: ConsumedRecord): Built {
   const decoded = decodeValue(record.value, contentType)
   const key = record.key === null
     ? undefined
-    : bytes(record.key, headerText(record.headers, KEY_ENCODING_HEADER)?.toLowerCase() === 'base64')
+    : bytes(record.key, headerText(record.headers, KEY_ENCODING_HEADER)?.toLowerCase() === KEY_ENCODING_BINARY)
   const envelope: WebhookEnvelope = {
     topic: record.topic,
     partition: record.partition,

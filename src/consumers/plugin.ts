@@ -1,0 +1,75 @@
+import fp from 'fastify-plugin'
+import type { Logger } from 'pino'
+import type { Config } from '../config/env.js'
+import { createTopicMetadataCache } from '../kafka/topics.js'
+import { registryKeys } from '../registry/keys.js'
+import { createLiveness } from '../registry/liveness.js'
+import { createRegistry } from '../registry/registry.js'
+import consumerGroupRoutes from '../routes/consumer-groups.js'
+import consumerRoutes from '../routes/consumers.js'
+import type { Deliverer } from '../webhooks/types.js'
+import { createConsumerService, type ConsumerService } from './service.js'
+import { createDefinitionStore } from './store.js'
+import { createSupervisor, type Supervisor } from './supervisor.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    consumers: ConsumerService
+    consumerSupervisor: Supervisor
+  }
+}
+
+export interface ConsumersPluginOptions {
+  config: Config
+  logger: Logger
+  /** Delivers each consumed record (src/webhooks/deliverer.ts); closed after the consumers stop. */
+  deliverer: Deliverer
+}
+
+/**
+ * Consumer groups, the supervisor that runs them on this instance, and the registry routes.
+ * Starts (lifecycle task `consumers`) after Kafka and Redis: takes the heartbeat — refusing to start
+ * when the clientId is live elsewhere — and reconciles. On close (before Kafka and Redis close):
+ * stops every consumer (leaving their groups), removes this instance's registry entry, status and
+ * heartbeat, then closes the deliverer.
+ */
+export default fp<ConsumersPluginOptions>(async (app, { config, logger, deliverer }) => {
+  const keys = registryKeys(config.registry.key)
+  const redis = app.redis.redis
+  const clientId = config.kafka.clientId
+  const registry = createRegistry({ redis, keys, logger })
+  const store = createDefinitionStore({ redis, keys })
+  const liveness = createLiveness({ redis, keys, clientId, heartbeatMs: config.registry.heartbeatMs })
+  const supervisor = createSupervisor({
+    clientId,
+    heartbeatMs: config.registry.heartbeatMs,
+    redis,
+    keys,
+    kafka: app.kafka.kafka,
+    deliverer,
+    registry,
+    liveness,
+    store,
+    logger
+  })
+  const service = createConsumerService({
+    clientId,
+    redis,
+    keys,
+    store,
+    registry,
+    supervisor,
+    topics: createTopicMetadataCache(() => app.kafka.connectedAdmin()),
+    allowedHosts: config.webhooks.allowedHosts,
+    logger
+  })
+  app.decorate('consumers', service)
+  app.decorate('consumerSupervisor', supervisor)
+  app.lifecycle.onStart('consumers', () => supervisor.start())
+  app.addHook('onClose', async () => {
+    await supervisor.close()
+    await deliverer.close()
+  })
+  await app.register(consumerGroupRoutes)
+  await app.register(consumerRoutes)
+}, { name: 'consumers', fastify: '5.x', dependencies: ['lifecycle', 'kafka', 'redis'] })

@@ -1,0 +1,102 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { errorResponses } from '../http/schemas.js'
+import { DefinitionsBodySchema, DefinitionViewSchema, GROUP_ID_PATTERN, preValidationError, type GroupDefinitionInput } from '../consumers/definition.js'
+
+export const GroupStatusSchema = Type.Object({
+  state: Type.Union([Type.Literal('starting'), Type.Literal('running'), Type.Literal('stopping'), Type.Literal('stopped'), Type.Literal('failed')], {
+    description: '`starting` (joining its group), `running`, `stopping`, `stopped` (by DELETE /consumers), `failed` (restarted on the next heartbeat)'
+  }),
+  running: Type.Boolean({ description: 'Joined and consuming right now' }),
+  lastError: Type.Union([Type.String(), Type.Null()], { description: 'The last consumer or delivery error on this instance, or null' }),
+  delivered: Type.Integer({ description: 'Records delivered (2xx) by this instance since the consumer started' }),
+  deadLettered: Type.Integer({ description: 'Records dead-lettered by this instance since the consumer started' }),
+  errors: Type.Integer({ description: 'Deliveries that failed unexpectedly (retried from the last committed offset)' }),
+  partitions: Type.Record(Type.String(), Type.Array(Type.Integer()), { description: 'Partitions assigned to this instance, per topic' }),
+  updatedAt: Type.String({ description: 'When this status last changed (ISO 8601)' }),
+  stoppedByRequest: Type.Optional(Type.Boolean({ description: 'Stopped by DELETE /consumers on this instance; resumes when the instance restarts or the group is POSTed again' }))
+}, { additionalProperties: false, description: 'A group\'s live status on one gateway instance' })
+
+const DeclarationViewSchema = Type.Intersect([
+  DefinitionViewSchema,
+  Type.Object({
+    hash: Type.String({ description: 'Content hash of this declaration (secrets included, never revealed)' }),
+    version: Type.Integer({ description: 'Bumped each time the declaration for these instances is replaced' }),
+    createdAt: Type.String({ description: 'When this declaration was stored (ISO 8601)' }),
+    updatedAt: Type.String({ description: 'When this declaration last changed (ISO 8601)' })
+  })
+], { description: 'One declaration of the group (for every instance, or for those in clientIds)' })
+
+const GroupViewSchema = Type.Object({
+  groupId: Type.String({ description: 'Consumer group id' }),
+  version: Type.Integer({ description: 'Bumped on every change of the group' }),
+  updatedAt: Type.String({ description: 'When the group last changed (ISO 8601)' }),
+  declarations: Type.Array(DeclarationViewSchema, { description: 'The group\'s declarations; several only for partition-assigned groups declared per instance' }),
+  instances: Type.Record(Type.String(), GroupStatusSchema, { description: 'Live status per gateway instance (clientId) running the group' })
+}, { additionalProperties: false, description: 'A consumer group: its definition (without secrets) and its live status per instance' })
+
+const WarningSchema = Type.Object({
+  groupId: Type.String({ description: 'The group concerned' }),
+  message: Type.String({ description: 'What overlaps, in words' }),
+  topic: Type.Optional(Type.String({ description: 'Topic of the overlapping partitions' })),
+  partitions: Type.Optional(Type.Array(Type.Integer(), { description: 'The overlapping partitions' })),
+  clientIds: Type.Optional(Type.Array(Type.String(), { description: 'The other instances or clients involved' }))
+}, { additionalProperties: false, description: 'A definition that was accepted but deserves attention (overlapping partition declarations)' })
+
+const DefineResponseSchema = Type.Object({
+  groups: Type.Array(Type.Object({
+    groupId: Type.String({ description: 'Consumer group id' }),
+    result: Type.Union([Type.Literal('created'), Type.Literal('replaced'), Type.Literal('unchanged')], {
+      description: '`created`, `replaced` (with ?replace=true) or `unchanged` (an identical definition was already stored)'
+    }),
+    version: Type.Integer({ description: 'The group\'s version after this request' }),
+    declaration: DeclarationViewSchema
+  }, { additionalProperties: false }), { description: 'One result per group of the request' }),
+  warnings: Type.Array(WarningSchema, { description: 'Overlapping partition declarations (accepted: each declaring instance consumes them)' })
+}, { additionalProperties: false })
+
+const consumerGroupRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/consumer-groups', {
+    schema: {
+      tags: ['consumer-groups'],
+      summary: 'Define consumer groups that deliver every record to a webhook (seed `setConsumer`)',
+      description: 'The body maps group ids to definitions. Definitions are stored in Redis: every gateway instance sharing the registry ' +
+        'runs them (or only the instances in `clientIds`) within one heartbeat, and they resume after restarts. Re-posting an identical ' +
+        'definition answers 200 (`unchanged`). A different definition for the same instances answers 409 GW_CONFLICT unless `?replace=true`. ' +
+        'A partition-assigned group may be declared once per disjoint set of `clientIds`, each with its own partitions (like syrup-kafka ' +
+        'processes that each call setConsumer); overlapping partitions are accepted and listed in `warnings`. The flag is `isPartitionAssign` ' +
+        '(`isAssignPartition` is refused with a 400 saying so). Responses never contain webhook secrets or header values.',
+      querystring: Type.Object({
+        replace: Type.Optional(Type.Boolean({ description: 'Replace an existing, different definition of a group for the same instances instead of answering 409' }))
+      }, { additionalProperties: false }),
+      body: DefinitionsBodySchema,
+      response: { 200: DefineResponseSchema, 201: DefineResponseSchema, ...errorResponses(400, 404, 409, 503) }
+    },
+    preValidation: async (request) => {
+      const problem = preValidationError(request.body)
+      if (problem !== undefined) throw problem
+    }
+  }, async (request, reply) => {
+    const result = await app.consumers.define(request.body as Record<string, GroupDefinitionInput>, { replace: request.query.replace === true })
+    return reply.code(result.created ? 201 : 200).send({ groups: result.groups, warnings: result.warnings })
+  })
+
+  app.get('/consumer-groups', {
+    schema: {
+      tags: ['consumer-groups'],
+      summary: 'List consumer-group definitions with their live status per gateway instance',
+      response: { 200: Type.Object({ groups: Type.Array(GroupViewSchema, { description: 'Every defined group, by group id' }) }, { additionalProperties: false }), ...errorResponses(503) }
+    }
+  }, async () => ({ groups: await app.consumers.list() }))
+
+  app.get('/consumer-groups/:groupId', {
+    schema: {
+      tags: ['consumer-groups'],
+      summary: 'One consumer-group definition with its live status per gateway instance',
+      params: Type.Object({ groupId: Type.String({ pattern: GROUP_ID_PATTERN, description: 'Consumer group id' }) }),
+      response: { 200: GroupViewSchema, ...errorResponses(400, 404, 503) }
+    }
+  }, async (request) => await app.consumers.get(request.params.groupId))
+}
+
+export default consumerGroupRoutes

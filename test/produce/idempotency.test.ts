@@ -1,0 +1,73 @@
+import t from 'tap'
+import { Redis } from 'ioredis'
+import { pino } from 'pino'
+import { bodyHash, canonicalJson, createIdempotencyStore } from '../../src/produce/idempotency.js'
+import { registryKeys } from '../../src/registry/keys.js'
+import { uniqueName, waitFor } from '../helpers/build.js'
+
+const logger = pino({ level: 'silent' })
+
+t.test('canonical JSON: key order does not matter, array order and values do', async t => {
+  t.equal(canonicalJson({ b: 1, a: { d: [1, 2], c: null } }), '{"a":{"c":null,"d":[1,2]},"b":1}')
+  t.equal(bodyHash({ topic: 't', value: { x: 1, y: 2 } }), bodyHash({ value: { y: 2, x: 1 }, topic: 't' }))
+  t.not(bodyHash({ topic: 't', messages: [{ value: 1 }, { value: 2 }] }), bodyHash({ topic: 't', messages: [{ value: 2 }, { value: 1 }] }))
+  t.not(bodyHash({ topic: 't', value: '1' }), bodyHash({ topic: 't', value: 1 }))
+})
+
+t.test('the store on real Redis: SET NX marker, 409 in progress, 422 on another body, replay, release, TTLs', async t => {
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0')
+  t.teardown(() => { redis.disconnect() })
+  const keys = registryKeys(uniqueName('registry'))
+  const store = createIdempotencyStore({ redis, keys, ttlSeconds: 600, inProgressMs: 1000, logger })
+  const key = uniqueName('k')
+
+  const first = await store.begin(key, 'hash-a')
+  t.equal(first.kind, 'new')
+  const markerTtl = await redis.pttl(keys.idempotency(key))
+  t.ok(markerTtl > 0 && markerTtl <= 1000, `in-progress marker expires by itself (${markerTtl} ms)`)
+  await t.rejects(store.begin(key, 'hash-a'), { statusCode: 409, code: 'GW_IDEMPOTENCY_IN_PROGRESS', retryAfterSeconds: 1 })
+  await t.rejects(store.begin(key, 'hash-b'), { statusCode: 422, code: 'GW_IDEMPOTENCY_KEY_REUSED' })
+
+  if (first.kind !== 'new') throw new Error('unreachable')
+  const body = { results: [{ index: 0, topic: 't', partition: 1, offset: '42' }] }
+  await store.complete(key, first.token, 'hash-a', 200, body)
+  t.same(await store.begin(key, 'hash-a'), { kind: 'replay', status: 200, body })
+  const ttl = await redis.ttl(keys.idempotency(key))
+  t.ok(ttl > 590 && ttl <= 600, `the answer is kept for the TTL (${ttl} s)`)
+  await t.rejects(store.begin(key, 'hash-b'), { statusCode: 422, code: 'GW_IDEMPOTENCY_KEY_REUSED' })
+
+  // a marker whose owner died expires, and the key can be taken again
+  const orphan = uniqueName('orphan')
+  t.equal((await store.begin(orphan, 'h')).kind, 'new')
+  const again = await waitFor('the orphaned marker to expire', async () => {
+    const r = await store.begin(orphan, 'h').catch(() => undefined)
+    return r?.kind === 'new' ? r : undefined
+  }, 5000, 100)
+  t.equal(again.kind, 'new')
+
+  // release removes only its own marker
+  const released = uniqueName('released')
+  const mine = await store.begin(released, 'h')
+  if (mine.kind !== 'new') throw new Error('unreachable')
+  await store.release(released, 'someone-else', 'h')
+  t.equal(await redis.exists(keys.idempotency(released)), 1, 'another token does not release it')
+  await store.release(released, mine.token, 'h')
+  t.equal(await redis.exists(keys.idempotency(released)), 0)
+
+  // completing after the marker expired and someone else took the key does not overwrite their marker
+  const late = uniqueName('late')
+  const slow = await store.begin(late, 'h')
+  if (slow.kind !== 'new') throw new Error('unreachable')
+  await redis.del(keys.idempotency(late))
+  const fast = await store.begin(late, 'h')
+  await store.complete(late, slow.token, 'h', 200, body)
+  t.match(JSON.parse(await redis.get(keys.idempotency(late)) ?? '{}'), { state: 'in-progress', token: fast.kind === 'new' ? fast.token : '' })
+})
+
+t.test('Redis unreachable → 503 GW_REDIS_UNAVAILABLE', async t => {
+  const redis = new Redis('redis://127.0.0.1:1/0', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  redis.on('error', () => undefined)
+  t.teardown(() => { redis.disconnect() })
+  const store = createIdempotencyStore({ redis, keys: registryKeys('x'), ttlSeconds: 60, logger })
+  await t.rejects(store.begin('k', 'h'), { statusCode: 503, code: 'GW_REDIS_UNAVAILABLE' })
+})
