@@ -23,6 +23,7 @@ import { createServer, type Server } from 'node:net'
 import { homedir, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { keepDirOnExit, killOnExit, removeDirOnExit, runUntilSignal } from './lib/exit-cleanup.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import kafkajs from 'kafkajs'
 
@@ -196,24 +197,6 @@ interface NodeState {
   child: ChildProcess | undefined
 }
 
-/** Every live java child of this process, for the synchronous 'exit' cleanup. */
-const liveChildren = new Set<ChildProcess>()
-/** Data dirs to remove on 'exit' (generated ones not yet stopped). */
-const dirsToRemove = new Set<string>()
-let exitHookInstalled = false
-
-function installExitHook (): void {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.on('exit', () => {
-    for (const c of liveChildren) {
-      try { c.kill('SIGKILL') } catch { /* already gone */ }
-    }
-    for (const d of dirsToRemove) {
-      try { rmSync(d, { recursive: true, force: true }) } catch { /* best effort */ }
-    }
-  })
-}
 
 /** Starts a 1- or 3-node KRaft cluster on 127.0.0.1 and waits until every broker is visible. */
 export async function startKafka (opts: StartKafkaOptions = {}): Promise<KafkaCluster> {
@@ -227,8 +210,7 @@ export async function startKafka (opts: StartKafkaOptions = {}): Promise<KafkaCl
   const dataDir = generated ? mkdtempSync(join(defaultTmpRoot(), 'local-kafka-')) : resolve(opts.dataDir ?? '')
   mkdirSync(dataDir, { recursive: true })
   const keepData = opts.keepData ?? !generated
-  installExitHook()
-  if (!keepData) dirsToRemove.add(dataDir)
+  if (!keepData) removeDirOnExit(dataDir)
 
   const basePort = opts.port ?? 0
   if (!Number.isInteger(basePort) || basePort < 0 || basePort + nodes - 1 > 65535) throw new Error(`invalid port ${String(opts.port)}`)
@@ -263,8 +245,7 @@ export async function startKafka (opts: StartKafkaOptions = {}): Promise<KafkaCl
     const child = spawnBroker(libs, n, heapMb)
     n.child = child
     child.on('error', () => undefined) // a failed spawn shows up as a missing pid in waitReady
-    liveChildren.add(child)
-    child.once('exit', () => { liveChildren.delete(child) })
+    killOnExit(child)
     startWatchdog(child, keepData ? undefined : dataDir)
   }
 
@@ -285,7 +266,7 @@ export async function startKafka (opts: StartKafkaOptions = {}): Promise<KafkaCl
       await Promise.all(state.map(n => stopNodeWith(n, 'SIGTERM')))
       if (!keepData) {
         rmSync(dataDir, { recursive: true, force: true })
-        dirsToRemove.delete(dataDir)
+        keepDirOnExit(dataDir)
       }
     },
     async stopNode (i) { await stopNodeWith(nodeAt(state, i), 'SIGTERM') },
@@ -569,20 +550,7 @@ async function main (argv: string[]): Promise<void> {
   })
   console.error(`kafka ready in ${Date.now() - started} ms; data in ${cluster.dataDir}`)
   console.log(`KAFKA_BROKERS=${cluster.bootstrap}`)
-  let stopping = false
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) return
-    stopping = true
-    console.error(`${signal}: stopping kafka`)
-    cluster.stop().then(() => { process.exit(0) }, (err: unknown) => {
-      console.error(err)
-      process.exit(1)
-    })
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
-  // Keep the event loop alive until a signal arrives.
-  setInterval(() => undefined, 1 << 30)
+  runUntilSignal('kafka', () => cluster.stop())
 }
 
 if (isMain()) {

@@ -15,6 +15,7 @@ import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { keepDirOnExit, killOnExit, removeDirOnExit, runUntilSignal } from './lib/exit-cleanup.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 const READY_TIMEOUT_MS = 15_000
@@ -66,28 +67,11 @@ function findRedisServer (): string | undefined {
   return undefined
 }
 
-const liveChildren = new Set<ChildProcess>()
-const dirsToRemove = new Set<string>()
-let exitHookInstalled = false
-
-function installExitHook (): void {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.on('exit', () => {
-    for (const c of liveChildren) {
-      try { c.kill('SIGKILL') } catch { /* already gone */ }
-    }
-    for (const d of dirsToRemove) {
-      try { rmSync(d, { recursive: true, force: true }) } catch { /* best effort */ }
-    }
-  })
-}
 
 /** Starts a private, non-persistent redis-server and waits until it answers PING. */
 export async function startRedis (opts: StartRedisOptions = {}): Promise<LocalRedis> {
   const bin = ensureRedisServer()
   const port = opts.port !== undefined && opts.port > 0 ? opts.port : await freePort()
-  installExitHook()
 
   let child: ChildProcess | undefined
   let dir: string | undefined
@@ -96,7 +80,7 @@ export async function startRedis (opts: StartRedisOptions = {}): Promise<LocalRe
     if (child !== undefined) throw new Error(`redis on port ${port} is already running`)
     const d = mkdtempSync(join(tmpdir(), 'local-redis-'))
     dir = d
-    dirsToRemove.add(d)
+    removeDirOnExit(d)
     const logFile = join(d, 'redis.log')
     const fd = openSync(logFile, 'a')
     let c: ChildProcess
@@ -108,8 +92,7 @@ export async function startRedis (opts: StartRedisOptions = {}): Promise<LocalRe
     }
     c.on('error', () => undefined) // surfaces below as a process without a pid
     child = c
-    liveChildren.add(c)
-    c.once('exit', () => { liveChildren.delete(c) })
+    killOnExit(c)
     startWatchdog(c, d)
     const deadline = Date.now() + READY_TIMEOUT_MS
     for (;;) {
@@ -132,7 +115,7 @@ export async function startRedis (opts: StartRedisOptions = {}): Promise<LocalRe
     if (c !== undefined) await terminate(c, signal)
     if (dir !== undefined) {
       rmSync(dir, { recursive: true, force: true })
-      dirsToRemove.delete(dir)
+      keepDirOnExit(dir)
       dir = undefined
     }
   }
@@ -228,19 +211,7 @@ async function main (argv: string[]): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be an integer 0-65535')
   const redis = await startRedis({ port })
   console.log(`REDIS_URL=${redis.url}`)
-  let stopping = false
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) return
-    stopping = true
-    console.error(`${signal}: stopping redis`)
-    redis.stop().then(() => { process.exit(0) }, (err: unknown) => {
-      console.error(err)
-      process.exit(1)
-    })
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
-  setInterval(() => undefined, 1 << 30)
+  runUntilSignal('redis', () => redis.stop())
 }
 
 if (isMain()) {

@@ -17,9 +17,10 @@
  * Both run in a small JVM (-Xmx256m by default), are SIGKILLed if they outlive `timeoutMs` or the
  * Node process, and throw with the tool's last output lines when the summary is missing.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { ensureKafkaJars, kafkaLog4jFile } from '../../scripts/local-kafka.js'
+import { killOnExit } from '../../scripts/lib/exit-cleanup.js'
 
 const PRODUCER_MAIN = 'org.apache.kafka.tools.ProducerPerformance'
 const CONSUMER_MAIN = 'org.apache.kafka.tools.ConsumerPerformance'
@@ -235,18 +236,6 @@ export async function runConsumerPerformance (opts: ConsumerPerformanceOptions):
 // ---------------------------------------------------------------------------------------------
 // JVM
 
-const liveChildren = new Set<ChildProcess>()
-let exitHookInstalled = false
-
-function installExitHook (): void {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.on('exit', () => {
-    for (const c of liveChildren) {
-      try { c.kill('SIGKILL') } catch { /* already gone */ }
-    }
-  })
-}
 
 interface JavaRun { code: number | null, signal: NodeJS.Signals | null, out: string }
 
@@ -257,9 +246,8 @@ async function runJava (libs: string, main: string, args: string[], heapMb = DEF
     `-Dlog4j.configuration=file:${kafkaLog4jFile()}`,
     '-cp', `${libs}/*`
   ]
-  installExitHook()
   const child = spawn('java', [...jvm, main, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  liveChildren.add(child)
+  killOnExit(child)
   let out = ''
   child.stdout.on('data', (b: Buffer) => { out += b.toString() })
   child.stderr.on('data', (b: Buffer) => { out += b.toString() })
@@ -275,7 +263,6 @@ async function runJava (libs: string, main: string, args: string[], heapMb = DEF
     return { code, signal, out }
   } finally {
     clearTimeout(timer)
-    liveChildren.delete(child)
   }
 }
 

@@ -42,6 +42,7 @@ import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePorts } from '../../scripts/local-kafka.js'
+import { keepDirOnExit, killOnExit, removeDirOnExit } from '../../scripts/lib/exit-cleanup.js'
 
 /** The release we would run: the last Vert.x-based 0.x line, Kafka clients 3.9.0, runs on Java 17. */
 export const STRIMZI_BRIDGE_VERSION = '0.31.1'
@@ -189,22 +190,6 @@ export async function probeStrimziBridge (opts: StrimziJarsOptions = {}): Promis
 // ---------------------------------------------------------------------------------------------
 // process
 
-const liveChildren = new Set<ChildProcess>()
-const dirsToRemove = new Set<string>()
-let exitHookInstalled = false
-
-function installExitHook (): void {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.on('exit', () => {
-    for (const c of liveChildren) {
-      try { c.kill('SIGKILL') } catch { /* already gone */ }
-    }
-    for (const d of dirsToRemove) {
-      try { rmSync(d, { recursive: true, force: true }) } catch { /* best effort */ }
-    }
-  })
-}
 
 /** The bridge's application.properties for one run. */
 export function strimziBridgeProperties (bootstrap: string, port: number, producerProps: Record<string, string | number> = {}): string {
@@ -238,8 +223,7 @@ export async function startStrimziBridge (opts: StartStrimziBridgeOptions): Prom
 
   const port = opts.port ?? (await freePorts(1))[0] ?? 0
   const runDir = mkdtempSync(join(tmpdir(), 'strimzi-bridge-'))
-  installExitHook()
-  dirsToRemove.add(runDir)
+  removeDirOnExit(runDir)
   const configFile = join(runDir, 'application.properties')
   writeFileSync(configFile, strimziBridgeProperties(opts.bootstrap, port, opts.producerProps))
   const logFile = join(runDir, 'bridge.log')
@@ -259,14 +243,13 @@ export async function startStrimziBridge (opts: StartStrimziBridgeOptions): Prom
     closeSync(fd)
   }
   child.on('error', () => undefined) // a failed spawn shows as an exited child in waitReady
-  liveChildren.add(child)
-  child.once('exit', () => { liveChildren.delete(child) })
+  killOnExit(child)
 
   const url = `http://127.0.0.1:${String(port)}`
   const stop = async (): Promise<void> => {
     await terminate(child)
     rmSync(runDir, { recursive: true, force: true })
-    dirsToRemove.delete(runDir)
+    keepDirOnExit(runDir)
   }
   try {
     await waitReady(url, child, logFile, opts.readyTimeoutMs ?? READY_TIMEOUT_MS)
