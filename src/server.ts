@@ -19,16 +19,24 @@ async function main (): Promise<void> {
   const logger = pino(loggerOptions(config))
   const app = await buildApp({ config, logger })
 
-  // A second signal, or the timeout, exits at once (close-with-grace does both).
+  // The whole shutdown (drain included) is bounded by SHUTDOWN_TIMEOUT_MS: past it, or on a second
+  // signal, close-with-grace exits at once with code 1. The sequence is in src/lifecycle.ts.
   closeWithGrace({ delay: config.shutdownTimeoutMs, logger }, async ({ signal, err }) => {
     if (err !== undefined) logger.error({ err }, 'shutting down after an error')
-    else logger.info({ signal }, 'shutting down')
-    await app.close()
+    else logger.info({ signal, timeoutMs: config.shutdownTimeoutMs, drainMs: config.shutdownDrainMs }, 'shutting down')
+    // after a crash there is nothing to drain for: close at once
+    await app.lifecycle.shutdown(err === undefined ? config.shutdownDrainMs : 0)
   })
 
   await app.ready()
   await app.lifecycle.start()
-  await app.listen({ port: config.port, host: config.host })
+  // a signal during start: the shutdown above owns the process now; never open the listener
+  if (app.lifecycle.shuttingDown) return
+  try {
+    await app.listen({ port: config.port, host: config.host })
+  } catch (err) {
+    if (!app.lifecycle.shuttingDown) throw err
+  }
 }
 
 main().catch((err: unknown) => {

@@ -11,6 +11,8 @@ export interface Config {
   bodyLimitBytes: number
   requestTimeoutMs: number
   shutdownTimeoutMs: number
+  /** Between readiness turning 503 and the listener closing: time for load balancers to notice. */
+  shutdownDrainMs: number
   apiKeys: string[]
   kafka: {
     brokers: string[]
@@ -148,6 +150,7 @@ export function loadConfig (env: Env = process.env): Config {
     bodyLimitBytes: r.int('BODY_LIMIT_BYTES', MIB, 1024, 100 * MIB),
     requestTimeoutMs: r.int('REQUEST_TIMEOUT_MS', 60_000, 1000, 3_600_000),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 25_000, 1000, 600_000),
+    shutdownDrainMs: r.int('SHUTDOWN_DRAIN_MS', 0, 0, 300_000),
     apiKeys: r.list('API_KEYS', []),
     kafka: {
       brokers,
@@ -181,6 +184,10 @@ export function loadConfig (env: Env = process.env): Config {
       maxEventLoopDelayMs: r.int('MAX_EVENT_LOOP_DELAY_MS', 1000, 0, 60_000),
       maxRssBytes: r.int('MAX_RSS_BYTES', 0, 0, Number.MAX_SAFE_INTEGER)
     }
+  }
+
+  if (config.shutdownDrainMs > 0 && config.shutdownDrainMs >= config.shutdownTimeoutMs) {
+    r.problems.push(`SHUTDOWN_DRAIN_MS: must be less than SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs}), which bounds the whole shutdown including the drain (got ${config.shutdownDrainMs})`)
   }
 
   if (r.problems.length > 0) throw new ConfigError(r.problems)

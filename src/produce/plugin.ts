@@ -24,8 +24,14 @@ export interface ProducePluginOptions {
 }
 
 /**
- * The produce service (decorated as `app.produce`) and POST /messages. Batches gathering at shutdown
- * are sent (preClose) and waited for (onClose, which runs before the Kafka core disconnects).
+ * The produce service (decorated as `app.produce`) and POST /messages.
+ *
+ * Shutdown: preClose sends the batches gathering at that moment; Fastify then waits for every request
+ * in flight to be answered before any onClose hook runs. This plugin's onClose (which runs before the
+ * Redis and Kafka plugins close their clients) also waits for produce calls whose client went away —
+ * a request whose socket closed no longer holds the listener — and then for every batch in flight,
+ * and refuses new produces (503 GW_SHUTTING_DOWN). So every request that got, or will get, a 2xx was
+ * acknowledged by Kafka before the producer disconnects.
  */
 export default fp<ProducePluginOptions>(async (app, { config, logger, observer }) => {
   const keys = registryKeys(config.registry.key)
@@ -45,8 +51,28 @@ export default fp<ProducePluginOptions>(async (app, { config, logger, observer }
     logger,
     ...(observer !== undefined ? { observer } : {})
   })
-  app.decorate('produce', service)
+  const pending = new Set<Promise<unknown>>()
+  const tracked: ProduceService = {
+    ...service,
+    produce (request, ctx) {
+      const call = service.produce(request, ctx)
+      pending.add(call)
+      call.then(() => { pending.delete(call) }, () => { pending.delete(call) })
+      return call
+    }
+  }
+  app.decorate('produce', tracked)
   app.addHook('preClose', async () => { service.flush() })
-  app.addHook('onClose', async () => { await service.close() })
+  app.addHook('onClose', async () => {
+    const calls = pending.size
+    const gathering = service.stats().gathering
+    while (pending.size > 0) {
+      service.flush()
+      await Promise.allSettled([...pending])
+    }
+    await service.close()
+    const { batches, records, failedBatches } = service.stats()
+    logger.info({ component: 'produce', callsAwaited: calls, recordsGathering: gathering, batches, records, failedBatches }, 'produce closed: every accepted batch answered by Kafka')
+  })
   await app.register(messageRoutes)
 }, { name: 'produce', fastify: '5.x', dependencies: ['kafka', 'redis'] })

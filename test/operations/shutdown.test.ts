@@ -1,0 +1,405 @@
+/**
+ * Graceful shutdown of a real server process (`node --import tsx src/server.ts`) against the real broker
+ * and Redis: SIGTERM during steady produce and delivery, a second signal, a webhook that never answers.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Redis } from 'ioredis'
+import kafkajs, { type Admin, type Kafka } from 'kafkajs'
+import t, { type Test } from 'tap'
+import { uniqueName, waitFor } from '../helpers/build.js'
+import { spawnGateway, type GatewayProcess } from '../consumers/helpers/child.js'
+import { registryKeys } from '../../src/registry/keys.js'
+import { ConfigError, loadConfig } from '../../src/config/env.js'
+
+const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092'
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0'
+const FAST_CONSUMER = { sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 10_000, maxWaitTimeMs: 100 }
+const SHUTDOWN_TIMEOUT_MS = 20_000
+
+interface Gateway extends GatewayProcess {
+  base: string
+  /** The JSON log lines the process wrote so far. */
+  lines: () => Array<Record<string, unknown>>
+}
+
+function childEnv (key: string, clientId: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    KAFKA_BROKERS: BROKERS,
+    REDIS_URL,
+    REGISTRY_KEY: key,
+    KAFKA_CLIENT_ID: clientId,
+    REGISTRY_HEARTBEAT_MS: '500',
+    SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    MAX_EVENT_LOOP_DELAY_MS: '0',
+    ...extra
+  }
+}
+
+/** Spawns a server and waits until it listens (its port is read from Fastify's "Server listening" line). */
+async function startGateway (t: Test, env: Record<string, string>): Promise<Gateway> {
+  const gw = spawnGateway(t, env)
+  let exited = false
+  void gw.exited.then(() => { exited = true })
+  const lines = (): Array<Record<string, unknown>> => gw.output().split('\n')
+    .filter(l => l.startsWith('{'))
+    .map(l => { try { return JSON.parse(l) as Record<string, unknown> } catch { return {} } })
+  const port = await waitFor('the server to listen', () => {
+    if (exited) throw new Error(`the server exited early:\n${gw.output()}`)
+    const m = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(gw.output())
+    return m?.[1]
+  }, 45_000, 50)
+  return { ...gw, base: `http://127.0.0.1:${port}`, lines }
+}
+
+interface Hook {
+  url: string
+  /** Request bodies' `value`s, in arrival order (2xx answers only, or every arrival for a hanging hook). */
+  values: string[]
+}
+
+/** A node:http webhook receiver on port 0: answers 204 after `delayMs`, or never when `hang`. */
+async function startHook (t: Test, opts: { delayMs?: number, hang?: boolean } = {}): Promise<Hook> {
+  const hook: Hook = { url: '', values: [] }
+  const hanging = new Set<ServerResponse>()
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { value: unknown }
+      const value = typeof body.value === 'string' ? body.value : JSON.stringify(body.value)
+      if (opts.hang === true) {
+        hook.values.push(value)
+        hanging.add(res)
+        return
+      }
+      setTimeout(() => {
+        hook.values.push(value)
+        res.statusCode = 204
+        res.end()
+      }, opts.delayMs ?? 0)
+    })
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  hook.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`
+  t.teardown(() => new Promise<void>(resolve => {
+    server.closeAllConnections()
+    server.close(() => resolve())
+  }))
+  return hook
+}
+
+async function kafkaFor (t: Test): Promise<{ kafka: Kafka, admin: Admin }> {
+  const kafka = new kafkajs.Kafka({ clientId: uniqueName('shutdown-test'), brokers: BROKERS.split(','), logLevel: kafkajs.logLevel.NOTHING })
+  const admin = kafka.admin()
+  await admin.connect()
+  t.teardown(() => admin.disconnect())
+  return { kafka, admin }
+}
+
+async function redisFor (t: Test, key: string): Promise<Redis> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
+  t.teardown(async () => {
+    const found = await redis.keys(`${key}*`)
+    if (found.length > 0) await redis.del(...found)
+    redis.disconnect()
+  })
+  return redis
+}
+
+async function createTopic (admin: Admin, partitions: number): Promise<string> {
+  const topic = uniqueName('shutdown')
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true })
+  return topic
+}
+
+async function defineGroup (gw: Gateway, groupId: string, topic: string, webhook: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${gw.base}/consumer-groups`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ [groupId]: { isPartitionAssign: false, fromBeginning: true, topics: [{ name: topic }], webhook, consumer: FAST_CONSUMER } })
+  })
+  const text = await res.text()
+  if (!res.ok) throw new Error(`POST /consumer-groups answered ${res.status}: ${text}`)
+}
+
+/** Waits until the instance's registry entry lists the group (it joined and was assigned partitions). */
+async function waitForJoin (redis: Redis, key: string, clientId: string, groupId: string): Promise<void> {
+  await waitFor(`${clientId} to join ${groupId}`, async () => (await redis.hget(key, clientId))?.includes(groupId), 45_000, 100)
+}
+
+/** Reads `topic` from the beginning until every value of `want` was seen; returns every value read. */
+async function readBack (kafka: Kafka, topic: string, want: Iterable<string>, timeoutMs = 30_000): Promise<Set<string>> {
+  const seen = new Set<string>()
+  const consumer = kafka.consumer({ groupId: uniqueName('readback'), maxWaitTimeInMs: 100 })
+  await consumer.connect()
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    await consumer.run({ eachMessage: async ({ message }) => { if (message.value !== null) seen.add(message.value.toString('utf8')) } })
+    const wanted = [...want]
+    await waitFor(`all ${wanted.length} accepted records read back from ${topic}`, () => wanted.every(v => seen.has(v)), timeoutMs, 100).catch(() => {})
+  } finally {
+    await consumer.disconnect()
+  }
+  return seen
+}
+
+/** The `status` of a readiness body (`ready`, `unavailable`, `shutting-down`), if it has one. */
+function readyStatus (body: string): string | undefined {
+  try {
+    const status = (JSON.parse(body) as { status?: unknown }).status
+    return typeof status === 'string' ? status : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function isConnectionError (err: unknown): boolean {
+  return err instanceof TypeError // undici's fetch rejects with TypeError('fetch failed', { cause })
+}
+
+t.test('SHUTDOWN_DRAIN_MS: default 0, validated, and shorter than SHUTDOWN_TIMEOUT_MS', async t => {
+  t.equal(loadConfig({}).shutdownDrainMs, 0)
+  t.equal(loadConfig({ SHUTDOWN_DRAIN_MS: '5000', SHUTDOWN_TIMEOUT_MS: '25000' }).shutdownDrainMs, 5000)
+  t.throws(() => loadConfig({ SHUTDOWN_DRAIN_MS: 'soon' }), ConfigError)
+  t.throws(() => loadConfig({ SHUTDOWN_DRAIN_MS: '-1' }), ConfigError)
+  t.throws(() => loadConfig({ SHUTDOWN_DRAIN_MS: '25000', SHUTDOWN_TIMEOUT_MS: '25000' }), /SHUTDOWN_DRAIN_MS: must be less than SHUTDOWN_TIMEOUT_MS/)
+})
+
+t.test('SIGTERM during steady produce and delivery: readiness 503 first, nothing accepted is lost, no registry entry left, clean exit', async t => {
+  const key = uniqueName('registry')
+  const keys = registryKeys(key)
+  const clientId = uniqueName('gw-sd')
+  const redis = await redisFor(t, key)
+  const { kafka, admin } = await kafkaFor(t)
+  const topic = await createTopic(admin, 4)
+  const hook = await startHook(t, { delayMs: 5 })
+  const groupId = uniqueName('sd-group')
+  // a drain long enough to see readiness fail before the listener closes
+  const env = childEnv(key, clientId, { SHUTDOWN_DRAIN_MS: '1500' })
+
+  const gw = await startGateway(t, env)
+  await defineGroup(gw, groupId, topic, { url: hook.url })
+  await waitForJoin(redis, key, clientId, groupId)
+
+  // steady produce: concurrent POST /messages loops with unique ids, remembering which got a 2xx
+  const accepted = new Set<string>()
+  const refused = new Map<number, number>()
+  let connectionErrors = 0
+  let sigtermAt = 0
+  let stop = false
+  const worker = async (w: number): Promise<void> => {
+    for (let i = 0; !stop; i++) {
+      const id = `m-${w}-${i}`
+      try {
+        const res = await fetch(`${gw.base}/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ topic, messages: [{ value: id }] })
+        })
+        await res.arrayBuffer()
+        if (res.status >= 200 && res.status < 300) accepted.add(id)
+        else refused.set(res.status, (refused.get(res.status) ?? 0) + 1)
+      } catch (err) {
+        if (!isConnectionError(err)) throw err
+        connectionErrors++
+        if (sigtermAt === 0) throw new Error(`connection failed before SIGTERM: ${String(err)}`)
+        return // the listener closed: this worker is done
+      }
+    }
+  }
+  let workerError: unknown
+  const workers = Array.from({ length: 6 }, (_v, w) => worker(w).catch((err: unknown) => { workerError ??= err; stop = true }))
+
+  // steady delivery under way, with produce still going
+  await waitFor('deliveries under way', () => hook.values.length >= 30 && accepted.size >= 60, 30_000)
+  const beforeSignal = { accepted: accepted.size, delivered: hook.values.length }
+
+  // readiness, polled in a tight loop from the moment SIGTERM is sent until the port closes
+  const readiness: Array<{ status: number, body: string }> = []
+  let readinessClosedAt = 0
+  const pollReadiness = async (): Promise<void> => {
+    for (;;) {
+      try {
+        const res = await fetch(`${gw.base}/health/ready`)
+        readiness.push({ status: res.status, body: await res.text() })
+      } catch (err) {
+        if (!isConnectionError(err)) throw err
+        readinessClosedAt = Date.now()
+        return
+      }
+    }
+  }
+
+  sigtermAt = Date.now()
+  gw.child.kill('SIGTERM')
+  const polled = pollReadiness()
+  const { code, signal } = await gw.exited
+  const exitMs = Date.now() - sigtermAt
+  stop = true
+  await Promise.all([...workers, polled])
+  t.equal(workerError, undefined, 'no produce worker failed unexpectedly')
+
+  t.equal(code, 0, `exit code 0 (signal ${String(signal)})`)
+  t.ok(exitMs < SHUTDOWN_TIMEOUT_MS, `exited ${exitMs} ms after SIGTERM (timeout ${SHUTDOWN_TIMEOUT_MS} ms)`)
+  t.ok(accepted.size > beforeSignal.accepted, `produce went on during the drain (${beforeSignal.accepted} accepted at SIGTERM, ${accepted.size} in all)`)
+  t.comment(`accepted ${accepted.size}; refused ${JSON.stringify(Object.fromEntries(refused))}; connection errors ${connectionErrors}; delivered ${hook.values.length} (${beforeSignal.delivered} at SIGTERM)`)
+
+  const shuttingDown = readiness.filter(r => r.status === 503 && readyStatus(r.body) === 'shutting-down')
+  t.ok(shuttingDown.length > 0, `readiness answered 503 shutting-down ${shuttingDown.length} times before the port closed (${readiness.length} polls)`)
+  const first503 = readiness.findIndex(r => r.status === 503)
+  t.ok(first503 >= 0 && readiness.slice(first503).every(r => r.status === 503), 'once 503, readiness never answered 200 again')
+  t.ok(readinessClosedAt > 0, 'the port closed')
+
+  // the shutdown sequence, from the process's own log
+  const msgs = gw.lines().map(l => String(l.msg))
+  const order = ['shutting down', 'shutdown begun: readiness answers 503 shutting-down', 'draining: still serving while load balancers notice readiness failing']
+    .map(m => msgs.indexOf(m))
+  const produceClosed = msgs.findIndex(m => m.startsWith('produce closed'))
+  const closed = msgs.findIndex(m => m.startsWith('closed: '))
+  t.ok(order.every(i => i >= 0), 'signal, readiness and drain logged')
+  t.ok(order.every((v, i) => i === 0 || v > (order[i - 1] as number)) && produceClosed > (order[2] as number) && closed > produceClosed,
+    'logged in order: signal → readiness 503 → drain → produce flushed → closed')
+  t.notOk(gw.output().includes('killed by timeout'), 'no timeout')
+
+  // every POST that got a 2xx is in Kafka
+  const inKafka = await readBack(kafka, topic, accepted)
+  const missing = [...accepted].filter(id => !inKafka.has(id))
+  t.same(missing, [], `all ${accepted.size} accepted records are in the topic (${inKafka.size} records read)`)
+
+  // the registry has forgotten this instance; the definition stays
+  t.same(
+    [await redis.hexists(key, clientId), await redis.exists(keys.alive(clientId)), await redis.exists(keys.status(clientId)), await redis.sismember(keys.gateways, clientId)],
+    [0, 0, 0, 0], 'registry field, heartbeat, status and gateways membership are gone')
+  t.equal(await redis.hexists(keys.groups, groupId), 1, 'the group definition stays')
+
+  // the consumer left its group
+  const { groups } = await admin.describeGroups([groupId])
+  const group = groups[0]
+  t.equal(group?.members.length, 0, 'the consumer group has no members')
+  t.equal(group?.state, 'Empty', 'the consumer group is Empty')
+
+  // a restart with the same definition delivers everything: nothing accepted was lost between commit and abort
+  const again = await startGateway(t, env)
+  await waitFor('every accepted record delivered after the restart', () => {
+    const got = new Set(hook.values)
+    return [...accepted].every(id => got.has(id))
+  }, 45_000, 100)
+  const duplicates = hook.values.length - new Set(hook.values).size
+  t.pass(`every accepted record reached the webhook (${hook.values.length} deliveries, ${duplicates} re-deliveries of records not committed at shutdown)`)
+  again.child.kill('SIGTERM')
+  t.equal((await again.exited).code, 0, 'the restarted gateway exits 0 too')
+})
+
+t.test('without a drain (the default): requests in flight at SIGTERM are answered, their sockets do not hold the close, nothing accepted is lost', async t => {
+  const key = uniqueName('registry')
+  const clientId = uniqueName('gw-sd0')
+  const redis = await redisFor(t, key)
+  const { kafka, admin } = await kafkaFor(t)
+  const topic = await createTopic(admin, 2)
+  // a long linger keeps every request in flight for a while: SIGTERM always finds some waiting for Kafka
+  const gw = await startGateway(t, childEnv(key, clientId, { PRODUCE_LINGER_MS: '200' }))
+
+  const accepted = new Set<string>()
+  const outcomes = new Map<string, number>()
+  let sigtermAt = 0
+  let stop = false
+  let workerError: unknown
+  const worker = async (w: number): Promise<void> => {
+    for (let i = 0; !stop; i++) {
+      const id = `n-${w}-${i}`
+      try {
+        const res = await fetch(`${gw.base}/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ topic, messages: [{ value: id }] })
+        })
+        await res.arrayBuffer()
+        if (res.status >= 200 && res.status < 300) accepted.add(id)
+        const k = String(res.status)
+        outcomes.set(k, (outcomes.get(k) ?? 0) + 1)
+      } catch (err) {
+        if (!isConnectionError(err) || sigtermAt === 0) throw err
+        outcomes.set('connection error', (outcomes.get('connection error') ?? 0) + 1)
+        return
+      }
+    }
+  }
+  const workers = Array.from({ length: 6 }, (_v, w) => worker(w).catch((err: unknown) => { workerError ??= err; stop = true }))
+  await waitFor('produce under way', () => accepted.size >= 30, 30_000)
+  const atSignal = accepted.size
+
+  sigtermAt = Date.now()
+  gw.child.kill('SIGTERM')
+  const { code } = await gw.exited
+  const ms = Date.now() - sigtermAt
+  stop = true
+  await Promise.all(workers)
+  t.equal(workerError, undefined, 'no produce worker failed unexpectedly')
+  t.equal(code, 0, 'clean exit')
+  // a keep-alive socket left open by a request in flight would hold server.close() for keepAliveTimeout (72 s)
+  t.ok(ms < 10_000, `exited ${ms} ms after SIGTERM`)
+  t.ok(accepted.size > atSignal, `requests in flight at SIGTERM were answered 2xx (${atSignal} accepted at SIGTERM, ${accepted.size} in all)`)
+  t.comment(`outcomes ${JSON.stringify(Object.fromEntries(outcomes))}`)
+  const inKafka = await readBack(kafka, topic, accepted)
+  t.same([...accepted].filter(id => !inKafka.has(id)), [], `all ${accepted.size} accepted records are in the topic`)
+  t.equal(await redis.exists(registryKeys(key).alive(clientId)), 0, 'heartbeat gone')
+})
+
+t.test('a second SIGTERM while the first shutdown is under way exits at once, non-zero', async t => {
+  const key = uniqueName('registry')
+  const clientId = uniqueName('gw-sd2')
+  await redisFor(t, key)
+  // a long drain holds the first shutdown; the timeout is longer still
+  const gw = await startGateway(t, childEnv(key, clientId, { SHUTDOWN_DRAIN_MS: '30000', SHUTDOWN_TIMEOUT_MS: '60000' }))
+  await waitFor('readiness 200', async () => (await fetch(`${gw.base}/health/ready`)).status === 200, 20_000, 100)
+
+  gw.child.kill('SIGTERM')
+  await waitFor('readiness 503 shutting-down', async () => {
+    const res = await fetch(`${gw.base}/health/ready`)
+    return res.status === 503 && readyStatus(await res.text()) === 'shutting-down'
+  }, 10_000, 20)
+  t.equal(gw.child.exitCode, null, 'still draining after the first SIGTERM')
+
+  const secondAt = Date.now()
+  gw.child.kill('SIGTERM')
+  const { code } = await gw.exited
+  const ms = Date.now() - secondAt
+  t.not(code, 0, `exit code ${String(code)}`)
+  t.ok(ms < 2000, `exited ${ms} ms after the second SIGTERM`)
+  t.match(gw.output(), /second SIGTERM, exiting/)
+})
+
+t.test('a webhook that never answers does not hold the shutdown; its record stays uncommitted', async t => {
+  const key = uniqueName('registry')
+  const keys = registryKeys(key)
+  const clientId = uniqueName('gw-sd3')
+  const redis = await redisFor(t, key)
+  const { admin } = await kafkaFor(t)
+  const topic = await createTopic(admin, 1)
+  const hook = await startHook(t, { hang: true })
+  const groupId = uniqueName('sd-hang')
+  const gw = await startGateway(t, childEnv(key, clientId))
+  await defineGroup(gw, groupId, topic, { url: hook.url, timeoutMs: 120_000 })
+  await waitForJoin(redis, key, clientId, groupId)
+  const res = await fetch(`${gw.base}/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ topic, messages: [{ value: 'never-answered' }] })
+  })
+  t.equal(res.status, 200, await res.text())
+  await waitFor('the webhook to receive the record (and hang)', () => hook.values.includes('never-answered'), 30_000)
+
+  const at = Date.now()
+  gw.child.kill('SIGTERM')
+  const { code } = await gw.exited
+  const ms = Date.now() - at
+  t.equal(code, 0, 'clean exit')
+  t.ok(ms < SHUTDOWN_TIMEOUT_MS, `exited ${ms} ms after SIGTERM, without waiting for the webhook`)
+
+  const offsets = await admin.fetchOffsets({ groupId, topics: [topic] })
+  t.equal(offsets[0]?.partitions[0]?.offset, '-1', 'nothing committed: the record is delivered again by the next member')
+  t.same([await redis.hexists(key, clientId), await redis.exists(keys.alive(clientId)), await redis.exists(keys.status(clientId))], [0, 0, 0], 'registry entries gone')
+  const { groups } = await admin.describeGroups([groupId])
+  t.equal(groups[0]?.state, 'Empty', 'the group is Empty')
+})
