@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino'
 import type { Config } from './config/env.js'
 import { loggerOptions } from './logger.js'
 import { createValidatorCompiler } from './http/validation.js'
-import { installErrorHandler } from './http/error-handler.js'
+import { edgeErrorOptions, installErrorHandler } from './http/error-handler.js'
 import { installApiKeyAuth } from './http/auth.js'
 import { ErrorSchema } from './http/schemas.js'
 import { installLoadShedding } from './http/load-shedding.js'
@@ -20,6 +20,8 @@ import healthRoutes from './routes/health.js'
 import openapiRoutes from './routes/openapi.js'
 import producePlugin from './produce/plugin.js'
 import consumersPlugin from './consumers/plugin.js'
+import { createDeliveryEvents } from './consumers/delivery-events.js'
+import { wireMetrics } from './metrics/wire.js'
 import { createDeliverer, userAgentFor } from './webhooks/deliverer.js'
 import { openapiInfo } from './openapi-info.js'
 
@@ -47,7 +49,11 @@ export async function buildApp ({ config, logger }: BuildOptions): Promise<Fasti
     disableRequestLogging: true,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    ajv: { customOptions: {} }
+    ajv: { customOptions: {} },
+    // group ids are up to 249 characters; find-my-way's default (100) answered 414 for longer ones
+    routerOptions: { maxParamLength: 256 },
+    // routing and HTTP-parser failures in the one error shape too
+    ...edgeErrorOptions
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.setValidatorCompiler(createValidatorCompiler())
@@ -73,13 +79,19 @@ export async function buildApp ({ config, logger }: BuildOptions): Promise<Fasti
   await app.register(openapiRoutes)
   await app.register(producePlugin, { config, logger: log })
   // consumer groups deliver through the webhook engine; registered last so it closes first (before Kafka and Redis)
+  const deliveryEvents = createDeliveryEvents(log)
   const deliverer = createDeliverer({
     getProducer: () => app.kafka.connectedProducer(),
     getAdmin: () => app.kafka.connectedAdmin(),
     logger: log,
     userAgent: userAgentFor(openapiInfo?.info?.version ?? '0'),
-    defaults: { timeoutMs: config.webhooks.defaultTimeoutMs }
+    defaults: { timeoutMs: config.webhooks.defaultTimeoutMs },
+    allowedHosts: config.webhooks.allowedHosts,
+    observer: deliveryEvents.emit
   })
-  await app.register(consumersPlugin, { config, logger: log, deliverer })
+  await app.register(consumersPlugin, { config, logger: log, deliverer, deliveryEvents })
+  // produce and delivery events, consumer lag and the heartbeat age feed the Prometheus metrics
+  const unwire = wireMetrics(app.metrics, { produce: app.produce, deliveries: deliveryEvents, consumers: app.consumerSupervisor })
+  app.addHook('onClose', async () => { unwire() })
   return app
 }

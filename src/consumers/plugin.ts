@@ -8,6 +8,7 @@ import { createRegistry } from '../registry/registry.js'
 import consumerGroupRoutes from '../routes/consumer-groups.js'
 import consumerRoutes from '../routes/consumers.js'
 import type { Deliverer } from '../webhooks/types.js'
+import type { DeliveryEvents } from './delivery-events.js'
 import { createConsumerService, type ConsumerService } from './service.js'
 import { createDefinitionStore } from './store.js'
 import { createSupervisor, type Supervisor } from './supervisor.js'
@@ -24,6 +25,8 @@ export interface ConsumersPluginOptions {
   logger: Logger
   /** Delivers each consumed record (src/webhooks/deliverer.ts); closed after the consumers stop. */
   deliverer: Deliverer
+  /** The deliverer's events (its observer): they feed the status counters per group and partition. */
+  deliveryEvents?: DeliveryEvents
 }
 
 /**
@@ -33,7 +36,7 @@ export interface ConsumersPluginOptions {
  * stops every consumer (leaving their groups), removes this instance's registry entry, status and
  * heartbeat, then closes the deliverer.
  */
-export default fp<ConsumersPluginOptions>(async (app, { config, logger, deliverer }) => {
+export default fp<ConsumersPluginOptions>(async (app, { config, logger, deliverer, deliveryEvents }) => {
   const keys = registryKeys(config.registry.key)
   const redis = app.redis.redis
   const clientId = config.kafka.clientId
@@ -50,8 +53,10 @@ export default fp<ConsumersPluginOptions>(async (app, { config, logger, delivere
     registry,
     liveness,
     store,
-    logger
+    logger,
+    getAdmin: () => app.kafka.connectedAdmin()
   })
+  const unsubscribe = deliveryEvents?.subscribe(e => { supervisor.onDeliveryEvent(e) })
   const service = createConsumerService({
     clientId,
     redis,
@@ -69,6 +74,7 @@ export default fp<ConsumersPluginOptions>(async (app, { config, logger, delivere
   app.addHook('onClose', async () => {
     await supervisor.close()
     await deliverer.close()
+    unsubscribe?.()
   })
   await app.register(consumerGroupRoutes)
   await app.register(consumerRoutes)

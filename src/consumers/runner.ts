@@ -4,6 +4,15 @@
  * dead-lettered). An aborted delivery (stop, rebalance, shutdown) leaves the rest of the batch
  * unresolved, so it is fetched again — by this member or by whoever owns the partition next.
  *
+ * Commits: after every COMMIT_EVERY_RECORDS finished records, at least once a second (also while a
+ * delivery waits on a slow or down endpoint, from the deliverer's heartbeat), and at the end of every batch.
+ * So a crash re-delivers at most the records in flight (one per partition) plus fewer than
+ * COMMIT_EVERY_RECORDS + concurrency finished but uncommitted ones.
+ *
+ * Status: counters per partition (delivered, dead-lettered, in flight from the deliveries themselves;
+ * retries, last status and last error from the deliverer's events, routed here by the supervisor) and the
+ * lag the supervisor measures (lag.ts) feed GET /consumer-groups/{groupId} and the metrics.
+ *
  * Round-robin groups use kafkajs' RoundRobinAssigner; partition-assigned groups the `custom-assigner`
  * (src/kafka/partition-assigner.ts) with this instance's declared partitions. Tombstones (null
  * values) are delivered like any record (syrup-kafka skipped them and committed their offsets).
@@ -12,14 +21,44 @@ import kafkajs, { type Consumer, type EachBatchPayload, type Kafka, type KafkaMe
 import type { Logger } from 'pino'
 import { declaredPartitionAssigner } from '../kafka/partition-assigner.js'
 import type { TopicPart } from '../registry/registry.js'
-import type { ConsumedRecord, Deliverer } from '../webhooks/types.js'
+import type { ConsumedRecord, Deliverer, DeliveryEvent } from '../webhooks/types.js'
 import { sleep, withTimeout } from '../util/async.js'
 import { declaredPartitions } from './definition.js'
+import type { LagTarget, PartitionLag } from './lag.js'
 import type { Declaration } from './store.js'
 
 const { PartitionAssigners } = kafkajs
 
 export type RunnerState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed'
+
+/**
+ * Kafka commits offsets after this many delivered (or dead-lettered) records, and at least once a second:
+ * a crash re-delivers at most this many records (plus one per partition in flight and one per partition
+ * whose commit was under way) besides those in flight.
+ */
+export const COMMIT_EVERY_RECORDS = 50
+export const COMMIT_INTERVAL_MS = 1000
+
+/** One partition's delivery counters on this instance (since the consumer started) and its current lag. */
+export interface PartitionStatus {
+  topic: string
+  partition: number
+  /** Held by this instance right now (counters of partitions it held earlier are kept). */
+  assigned: boolean
+  delivered: number
+  /** Retries scheduled (each failed attempt that will be tried again counts once). */
+  retried: number
+  deadLettered: number
+  /** Records being delivered right now (0 or 1: a partition is delivered in order). */
+  inFlight: number
+  /** HTTP status of the last attempt, null when it got no response (or none was made yet). */
+  lastStatus: number | null
+  lastError: string | null
+  /** High watermark minus the group's position; null until measured, or when not assigned here. */
+  lag: number | null
+  committedOffset: string | null
+  highWatermark: string | null
+}
 
 export interface RunnerStatus {
   state: RunnerState
@@ -27,12 +66,44 @@ export interface RunnerStatus {
   running: boolean
   lastError: string | null
   delivered: number
+  /** Retries scheduled, over every partition. */
+  retried: number
   deadLettered: number
   /** Deliveries that threw (retried from the last committed offset). */
   errors: number
+  /** Records being delivered right now, over every partition. */
+  inFlight: number
+  /** HTTP status of the last attempt on any partition. */
+  lastStatus: number | null
+  /** Sum of the measured lag of the partitions held here; null until measured. */
+  lag: number | null
+  /** When the lag was last measured (ISO 8601). */
+  lagUpdatedAt: string | null
   /** Partitions assigned to this instance, per topic. */
   partitions: Record<string, number[]>
+  /** Per partition (topic, then partition order): counters, last status and error, lag. */
+  byPartition: PartitionStatus[]
   updatedAt: string
+}
+
+/** A status with nothing counted yet. */
+export function emptyStatus (state: RunnerState = 'stopped'): RunnerStatus {
+  return {
+    state,
+    running: false,
+    lastError: null,
+    delivered: 0,
+    retried: 0,
+    deadLettered: 0,
+    errors: 0,
+    inFlight: 0,
+    lastStatus: null,
+    lag: null,
+    lagUpdatedAt: null,
+    partitions: {},
+    byPartition: [],
+    updatedAt: new Date().toISOString()
+  }
 }
 
 export interface JoinInfo {
@@ -63,9 +134,23 @@ export interface GroupRunner {
   /** This member's current registry parts. */
   parts (): TopicPart[]
   status (): RunnerStatus
+  /** A delivery event of this group (from the deliverer's observer): retries, last status and error. */
+  observe (e: DeliveryEvent): void
+  /** What lag measurement needs: the partitions held here and where delivery stands on them. */
+  lagTarget (): LagTarget
+  /** Stores measured lag (partitions not listed keep their previous value). */
+  applyLag (lag: readonly PartitionLag[], at: Date): void
   start (): Promise<void>
   /** Aborts deliveries in flight (not committed: re-delivered later), leaves the group, disconnects. */
   stop (): Promise<void>
+}
+
+const MEMBERSHIP_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID'])
+
+/** A Kafka error saying this member's generation is over (a rebalance began, or it was evicted). */
+function isMembershipError (err: unknown): boolean {
+  const type = (err as { type?: unknown } | null)?.type
+  return typeof type === 'string' && MEMBERSHIP_ERRORS.has(type)
 }
 
 function errorText (err: unknown): string {
@@ -92,9 +177,15 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
   let joined = false
   let running = false
   let lastError: string | null = null
+  let lastStatus: number | null = null
   let delivered = 0
+  let retried = 0
   let deadLettered = 0
   let errors = 0
+  let inFlight = 0
+  let lagUpdatedAt: string | null = null
+  /** Per `topic\u0000partition`; `next` is the offset after the last record finished here (this generation). */
+  const stats = new Map<string, PartitionStatus & { next: bigint | undefined }>()
   let assignment: Record<string, number[]> = {}
   let parts: TopicPart[] = []
   let updatedAt = new Date().toISOString()
@@ -105,6 +196,38 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
   let starting: Promise<void> | undefined
 
   const touch = (): void => { updatedAt = new Date().toISOString() }
+
+  function statsOf (topic: string, partition: number): PartitionStatus & { next: bigint | undefined } {
+    const k = `${topic}\u0000${partition}`
+    let s = stats.get(k)
+    if (s === undefined) {
+      s = { topic, partition, assigned: false, delivered: 0, retried: 0, deadLettered: 0, inFlight: 0, lastStatus: null, lastError: null, lag: null, committedOffset: null, highWatermark: null, next: undefined }
+      stats.set(k, s)
+    }
+    return s
+  }
+
+  /** Marks the partitions of `assignment` as held here (creating their entries), every other one as not. */
+  function markAssigned (): void {
+    for (const s of stats.values()) {
+      s.assigned = false
+      s.lag = null
+      s.next = undefined
+    }
+    for (const [topic, list] of Object.entries(assignment)) for (const p of list) statsOf(topic, p).assigned = true
+  }
+
+  function partitionStatuses (): PartitionStatus[] {
+    return [...stats.values()]
+      .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))
+      .map(({ next: _next, ...s }) => ({ ...s }))
+  }
+
+  function totalLag (): number | null {
+    let sum: number | null = null
+    for (const s of stats.values()) if (s.assigned && s.lag !== null) sum = (sum ?? 0) + s.lag
+    return sum
+  }
 
   function newGeneration (reason: string): void {
     generation.abort(new Error(reason))
@@ -117,6 +240,9 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
     // a membership error means a rebalance began: end this generation's deliveries now (the deliverer
     // sees the signal), rejoin once the batch returns
     const endGeneration = (err: unknown): void => { if (!current.signal.aborted) current.abort(err) }
+    // called by the deliverer every second or so while a delivery waits (slow or down endpoint): keeps the
+    // membership, and commits what this batch already resolved, so a crash during a long outage
+    // re-delivers only the record in flight
     const guardedHeartbeat = async (): Promise<void> => {
       try {
         await heartbeat()
@@ -124,30 +250,52 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
         endGeneration(err)
         throw err
       }
+      try {
+        await commitOffsetsIfNecessary()
+      } catch (err) {
+        if (!isMembershipError(err)) {
+          log.debug({ err }, 'could not commit while a delivery waits; retried on the next heartbeat')
+          return
+        }
+        endGeneration(err)
+        throw err
+      }
     }
     const fetchedAt = performance.now()
+    const pstats = statsOf(batch.topic, batch.partition)
     let resolved = false
     try {
       for (const message of batch.messages) {
         if (!isRunning() || isStale() || signal.aborted) return
         const record = toConsumedRecord(batch.topic, batch.partition, message)
         let outcome
+        pstats.inFlight++
+        inFlight++
         try {
           outcome = await deps.deliverer.deliver(record, { groupId, webhook: def.webhook, signal, heartbeat: guardedHeartbeat, fetchedAt })
         } catch (err) {
           errors++
           lastError = `delivery failed: ${errorText(err)}`
+          pstats.lastError = lastError
           touch()
           log.error({ event: 'ERROR', err, topic: batch.topic, partition: batch.partition, offset: message.offset }, 'delivery failed; the record will be retried')
           await sleep(1000, signal)
           return
+        } finally {
+          pstats.inFlight--
+          inFlight--
         }
         if (outcome.outcome === 'aborted') return
-        if (outcome.outcome === 'delivered') delivered++
-        else {
+        if (outcome.outcome === 'delivered') {
+          delivered++
+          pstats.delivered++
+        } else {
           deadLettered++
+          pstats.deadLettered++
+          pstats.lastError = `dead-lettered offset ${message.offset}: ${outcome.error}`
           lastError = `dead-lettered ${batch.topic}/${batch.partition}@${message.offset}: ${outcome.error}`
         }
+        if (!signal.aborted) pstats.next = BigInt(message.offset) + 1n
         touch()
         resolveOffset(message.offset)
         resolved = true
@@ -177,6 +325,7 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
       if (list.length > 0) memberAssignment[topic] = [...list].sort((a, b) => a - b)
     }
     assignment = memberAssignment
+    markAssigned()
     parts = Object.entries(memberAssignment).map(([topic, partitions]) => ({
       topic,
       groupId,
@@ -259,7 +408,8 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
       if (state !== 'starting') return // stopped meanwhile
       await c.run({
         autoCommit: true,
-        autoCommitInterval: 1000,
+        autoCommitInterval: COMMIT_INTERVAL_MS,
+        autoCommitThreshold: COMMIT_EVERY_RECORDS,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: def.concurrency,
         eachBatch
@@ -277,7 +427,55 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
     get joined () { return joined },
     get state () { return state },
     parts: () => parts,
-    status: () => ({ state, running, lastError, delivered, deadLettered, errors, partitions: assignment, updatedAt }),
+    status: () => ({
+      state,
+      running,
+      lastError,
+      delivered,
+      retried,
+      deadLettered,
+      errors,
+      inFlight,
+      lastStatus,
+      lag: totalLag(),
+      lagUpdatedAt,
+      partitions: assignment,
+      byPartition: partitionStatuses(),
+      updatedAt
+    }),
+    observe (e) {
+      if (e.groupId !== groupId || !topics.includes(e.topic)) return
+      if (e.kind === 'attempt') {
+        const s = statsOf(e.topic, e.partition)
+        s.lastStatus = e.status ?? null
+        lastStatus = s.lastStatus
+        if (e.error !== undefined) {
+          s.lastError = `offset ${e.offset ?? '?'}, attempt ${e.attempt ?? '?'}: ${e.error}`
+          lastError = `${e.topic}/${e.partition}@${e.offset ?? '?'} attempt ${e.attempt ?? '?'}: ${e.error}`
+        }
+        touch()
+      } else if (e.kind === 'retry-scheduled') {
+        statsOf(e.topic, e.partition).retried++
+        retried++
+        touch()
+      }
+    },
+    lagTarget: () => ({
+      groupId,
+      fromBeginning: def.fromBeginning,
+      assignment: running ? assignment : {},
+      nextOffset: (topic, partition) => stats.get(`${topic}\u0000${partition}`)?.next
+    }),
+    applyLag (lag, at) {
+      for (const l of lag) {
+        const s = stats.get(`${l.topic}\u0000${l.partition}`)
+        if (s === undefined || !s.assigned) continue
+        s.lag = l.lag
+        s.committedOffset = l.committedOffset
+        s.highWatermark = l.highWatermark
+      }
+      lagUpdatedAt = at.toISOString()
+    },
     start () {
       starting ??= run()
       return starting
@@ -296,6 +494,7 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
         }
         state = 'stopped'
         assignment = {}
+        markAssigned()
         parts = []
         touch()
       })()

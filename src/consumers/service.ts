@@ -13,6 +13,7 @@ import {
   type DefinitionView, type GroupDefinition, type GroupDefinitionInput
 } from './definition.js'
 import type { Declaration, DefinitionStore, GroupRecord, PutResult } from './store.js'
+import { emptyStatus } from './runner.js'
 import type { GroupStatus, Supervisor } from './supervisor.js'
 
 export interface DefinitionWarning {
@@ -80,7 +81,10 @@ function parseStatus (raw: string | undefined): GroupStatus | undefined {
   if (raw === undefined) return undefined
   try {
     const v: unknown = JSON.parse(raw)
-    return v !== null && typeof v === 'object' ? v as GroupStatus : undefined
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined
+    // an instance of an older version writes fewer fields: the missing ones read as nothing counted yet
+    const base = emptyStatus()
+    return { ...base, ...(v as Partial<GroupStatus>), byPartition: Array.isArray((v as Partial<GroupStatus>).byPartition) ? (v as GroupStatus).byPartition : [] }
   } catch {
     return undefined
   }

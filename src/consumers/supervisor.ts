@@ -8,8 +8,10 @@
  * 4. reads all definitions and this instance's stop markers and reconciles: starts the groups that
  *    apply here (no clientIds, or clientIds includes this clientId), stops removed or stopped ones,
  *    restarts changed ones (a different declaration hash) and failed ones;
- * 5. rewrites this instance's registry entry (atomically, from what its consumers last joined with)
- *    and its status hash.
+ * 5. measures the consumer lag of the partitions this instance holds (lag.ts; in parallel with steps 1-4,
+ *    bounded by one heartbeat) and rewrites this instance's registry entry (atomically, from what its
+ *    consumers last joined with) and its status hash (counters per group and partition, lag included), so
+ *    every instance's GET /consumer-groups shows every instance.
  *
  * While Redis is down nothing of this happens, and running consumers keep delivering; the first tick
  * after Redis returns rewrites everything. Ticks never overlap; `reconcileNow()` runs one at once
@@ -17,14 +19,16 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import type { Kafka } from 'kafkajs'
+import type { Admin, Kafka } from 'kafkajs'
 import type { Logger } from 'pino'
 import type { RegistryKeys } from '../registry/keys.js'
 import type { Liveness } from '../registry/liveness.js'
 import type { Registry, TopicPart } from '../registry/registry.js'
 import { sweepDeadInstances } from '../registry/sweep.js'
-import type { Deliverer } from '../webhooks/types.js'
-import { createGroupRunner, type GroupRunner, type JoinInfo, type RunnerStatus } from './runner.js'
+import { withTimeout } from '../util/async.js'
+import type { Deliverer, DeliveryEvent } from '../webhooks/types.js'
+import { measureLag } from './lag.js'
+import { createGroupRunner, emptyStatus, type GroupRunner, type JoinInfo, type RunnerStatus } from './runner.js'
 import { declarationFor, type Declaration, type DefinitionStore, type GroupRecord } from './store.js'
 
 export interface GroupStatus extends RunnerStatus {
@@ -43,8 +47,18 @@ export interface SupervisorDeps {
   liveness: Liveness
   store: DefinitionStore
   logger: Logger
+  /** For lag measurement (committed offsets and high watermarks); without it lag stays unknown. */
+  getAdmin?: () => Promise<Admin>
   /** Builds a group's runner; tests may substitute it. */
   createRunner?: typeof createGroupRunner
+}
+
+/** One partition's lag, as the metrics read it. */
+export interface LagSample {
+  group: string
+  topic: string
+  partition: number
+  lag: number
 }
 
 export interface Supervisor {
@@ -54,6 +68,12 @@ export interface Supervisor {
   reconcileNow (): Promise<void>
   /** Status of every group this instance runs (or was asked to stop). */
   statuses (): Record<string, GroupStatus>
+  /** Routes a deliverer event to the runner of its group (retries, last status and error per partition). */
+  onDeliveryEvent (e: DeliveryEvent): void
+  /** The last measured lag of every partition this instance holds. */
+  lag (): LagSample[]
+  /** Wall-clock ms of the last successful heartbeat refresh (it ages while Redis is unreachable or the clientId is taken); undefined before start and after close. */
+  heartbeatAt (): number | undefined
   /** Stops ticking and every consumer, then deletes this instance's heartbeat, registry field and status. */
   close (): Promise<void>
 }
@@ -81,6 +101,9 @@ export function createSupervisor (deps: SupervisorDeps): Supervisor {
   let redisDown = false
   let owner = false
   let loadAnnounced = false
+  let lagRunning = false
+  /** Lag measurement waits at most this long per tick (Kafka unreachable must not delay reconciling). */
+  const lagTimeoutMs = Math.max(500, Math.min(heartbeatMs, 5000))
 
   function markRedisDown (err: unknown, what: string): void {
     if (!redisDown) log.warn({ err, what }, 'Redis unavailable: consumers keep running; registry and status are rewritten when it returns')
@@ -192,7 +215,36 @@ export function createSupervisor (deps: SupervisorDeps): Supervisor {
   }
 
   function idleStatus (): RunnerStatus {
-    return { state: 'stopped', running: false, lastError: null, delivered: 0, deadLettered: 0, errors: 0, partitions: {}, updatedAt: new Date().toISOString() }
+    return emptyStatus('stopped')
+  }
+
+  /**
+   * Measures the lag of the partitions held here and hands it to the runners. Never rejects; skipped while
+   * a previous measurement is still running (a slow cluster), bounded by lagTimeoutMs.
+   */
+  async function refreshLag (): Promise<void> {
+    if (deps.getAdmin === undefined || lagRunning) return
+    const runners = [...slots.values()].map(s => s.runner)
+    const targets = runners.map(r => r.lagTarget()).filter(t => Object.keys(t.assignment).length > 0)
+    if (targets.length === 0) return
+    lagRunning = true
+    const getAdmin = deps.getAdmin
+    const measuring = (async () => {
+      try {
+        const result = await measureLag(await getAdmin(), targets)
+        const at = new Date()
+        for (const r of runners) {
+          const lag = result.get(r.groupId)
+          // a runner replaced meanwhile is no longer in slots: its numbers do not matter
+          if (lag !== undefined && slots.get(r.groupId)?.runner === r) r.applyLag(lag, at)
+        }
+      } catch (err) {
+        log.debug({ err }, 'could not measure consumer lag')
+      } finally {
+        lagRunning = false
+      }
+    })()
+    await withTimeout(measuring, lagTimeoutMs, 'lag measurement timed out').catch(() => {})
   }
 
   async function checkEpoch (): Promise<void> {
@@ -210,6 +262,15 @@ export function createSupervisor (deps: SupervisorDeps): Supervisor {
 
   async function tick (): Promise<void> {
     if (closed) return
+    const lag = refreshLag()
+    try {
+      await reconcileTick(lag)
+    } finally {
+      await lag
+    }
+  }
+
+  async function reconcileTick (lag: Promise<void>): Promise<void> {
     let refreshed
     try {
       refreshed = await liveness.refresh()
@@ -237,6 +298,7 @@ export function createSupervisor (deps: SupervisorDeps): Supervisor {
       snapshot = records
       await reconcile(records, stopMarkers)
       await registry.replaceAll(clientId, allParts())
+      await lag
       await writeStatus()
       if (redisDown) log.info('Redis available again: registry entry and status rewritten')
       redisDown = false
@@ -299,6 +361,19 @@ export function createSupervisor (deps: SupervisorDeps): Supervisor {
     },
     reconcileNow: () => serial(tick),
     statuses,
+    onDeliveryEvent (e) {
+      slots.get(e.groupId)?.runner.observe(e)
+    },
+    lag () {
+      const out: LagSample[] = []
+      for (const [group, slot] of slots) {
+        for (const p of slot.runner.status().byPartition) {
+          if (p.assigned && p.lag !== null) out.push({ group, topic: p.topic, partition: p.partition, lag: p.lag })
+        }
+      }
+      return out
+    },
+    heartbeatAt: () => (closed ? undefined : liveness.lastRefreshedAt),
     async close () {
       if (closed) return
       closed = true

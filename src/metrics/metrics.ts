@@ -1,8 +1,17 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
+/** Values read at scrape time (set by src/metrics/wire.ts once the consumers exist). */
+export interface MetricsSources {
+  /** The last measured lag of every partition this instance holds. */
+  consumerLag?: () => Iterable<{ group: string, topic: string, partition: number, lag: number }>
+  /** Wall-clock ms of the last registry heartbeat refresh (undefined: none held). */
+  heartbeatAt?: () => number | undefined
+}
+
 /** The gateway's Prometheus metrics, in a registry of its own (no global state: tests run several apps). */
 export interface Metrics {
   registry: Registry
+  sources: MetricsSources
   httpRequests: Counter<'method' | 'route' | 'status'>
   httpDuration: Histogram<'method' | 'route'>
   produceRecords: Counter<'topic'>
@@ -23,8 +32,10 @@ export function createMetrics (): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'gateway_' })
   const registers = [registry]
+  const sources: MetricsSources = {}
   return {
     registry,
+    sources,
     httpRequests: new Counter({ name: 'gateway_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers }),
     httpDuration: new Histogram({ name: 'gateway_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route'], buckets: LATENCY_BUCKETS, registers }),
     produceRecords: new Counter({ name: 'gateway_produce_records_total', help: 'Records written to Kafka by POST /messages', labelNames: ['topic'], registers }),
@@ -35,8 +46,29 @@ export function createMetrics (): Metrics {
     deliveryStatus: new Counter({ name: 'gateway_webhook_responses_total', help: 'Webhook HTTP attempts by status class (2xx, 3xx, 4xx, 5xx, network)', labelNames: ['group', 'status_class'], registers }),
     deliveryLatency: new Histogram({ name: 'gateway_webhook_delivery_latency_seconds', help: 'Time from fetching a record to its webhook answering 2xx', labelNames: ['group'], buckets: LATENCY_BUCKETS, registers }),
     retriesPending: new Gauge({ name: 'gateway_webhook_retries_pending', help: 'Messages waiting for a retry', labelNames: ['group'], registers }),
-    consumerLag: new Gauge({ name: 'gateway_consumer_lag', help: 'Messages behind the high watermark, per group and partition', labelNames: ['group', 'topic', 'partition'], registers }),
-    registryHeartbeatAge: new Gauge({ name: 'gateway_registry_heartbeat_age_seconds', help: 'Seconds since this instance last refreshed its registry heartbeat', registers })
+    consumerLag: new Gauge({
+      name: 'gateway_consumer_lag',
+      help: 'Messages behind the high watermark, per group and partition held by this instance (measured every registry heartbeat)',
+      labelNames: ['group', 'topic', 'partition'],
+      registers,
+      collect () {
+        const read = sources.consumerLag
+        if (read === undefined) return
+        // partitions this instance no longer holds disappear
+        this.reset()
+        for (const s of read()) this.set({ group: s.group, topic: s.topic, partition: String(s.partition) }, s.lag)
+      }
+    }),
+    registryHeartbeatAge: new Gauge({
+      name: 'gateway_registry_heartbeat_age_seconds',
+      help: 'Seconds since this instance last refreshed its registry heartbeat (0 before its first heartbeat and after shutdown)',
+      registers,
+      collect () {
+        const at = sources.heartbeatAt?.()
+        this.reset()
+        if (at !== undefined) this.set(Math.max(0, Date.now() - at) / 1000)
+      }
+    })
   }
 }
 

@@ -55,6 +55,8 @@ export type RefreshResult = 'refreshed' | 'reacquired' | 'taken'
 export interface Liveness {
   readonly token: string
   readonly ttlMs: number
+  /** Wall-clock ms of the last successful acquire or refresh; undefined before the first one and after release. */
+  readonly lastRefreshedAt: number | undefined
   /**
    * Takes the heartbeat key. When it exists, waits (up to one TTL) to tell a leftover of a killed
    * instance (it expires) from a live one (its TTL is pushed back): the latter throws DuplicateClientIdError.
@@ -69,10 +71,12 @@ export function createLiveness ({ redis, keys, clientId, heartbeatMs }: { redis:
   const token = randomBytes(12).toString('hex')
   const ttlMs = 3 * heartbeatMs
   const aliveKey = keys.alive(clientId)
+  let lastRefreshedAt: number | undefined
 
   return {
     token,
     ttlMs,
+    get lastRefreshedAt () { return lastRefreshedAt },
     async acquire () {
       const deadline = Date.now() + ttlMs + heartbeatMs
       const pollMs = Math.max(50, Math.min(250, Math.floor(heartbeatMs / 4)))
@@ -81,6 +85,7 @@ export function createLiveness ({ redis, keys, clientId, heartbeatMs }: { redis:
         const set = await redis.set(aliveKey, token, 'PX', ttlMs, 'NX')
         if (set === 'OK') {
           await redis.sadd(keys.gateways, clientId)
+          lastRefreshedAt = Date.now()
           return
         }
         const ttl = await redis.pttl(aliveKey)
@@ -94,10 +99,13 @@ export function createLiveness ({ redis, keys, clientId, heartbeatMs }: { redis:
     },
     async refresh () {
       const r = await REFRESH.run(redis, [aliveKey, keys.gateways], [token, ttlMs, clientId])
+      // held by another token: keep the last success, so the heartbeat age keeps growing
+      if (r === 1 || r === 2) lastRefreshedAt = Date.now()
       return r === 1 ? 'refreshed' : r === 2 ? 'reacquired' : 'taken'
     },
     async release () {
       const r = await RELEASE.run(redis, [aliveKey, keys.registry, keys.status(clientId), keys.stopped(clientId), keys.gateways, keys.groups, keys.epoch], [token, clientId])
+      lastRefreshedAt = undefined
       return r === 1
     }
   }

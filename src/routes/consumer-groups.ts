@@ -3,16 +3,37 @@ import { Type } from 'typebox'
 import { errorResponses } from '../http/schemas.js'
 import { DefinitionsBodySchema, DefinitionViewSchema, GROUP_ID_PATTERN, preValidationError, type GroupDefinitionInput } from '../consumers/definition.js'
 
+export const PartitionStatusSchema = Type.Object({
+  topic: Type.String({ description: 'Topic' }),
+  partition: Type.Integer({ description: 'Partition' }),
+  assigned: Type.Boolean({ description: 'Held by this instance right now; counters of a partition it held earlier (before a rebalance) are kept' }),
+  delivered: Type.Integer({ description: 'Records of this partition delivered (2xx) by this instance since the consumer started' }),
+  retried: Type.Integer({ description: 'Retries scheduled on this partition (each failed attempt that is tried again counts once)' }),
+  deadLettered: Type.Integer({ description: 'Records of this partition written to the dead-letter topic by this instance' }),
+  inFlight: Type.Integer({ description: 'Records of this partition being delivered right now (0 or 1: a partition is delivered in order)' }),
+  lastStatus: Type.Union([Type.Integer(), Type.Null()], { description: 'HTTP status of the last attempt on this partition; null when it got no response (network error, timeout) or none was made' }),
+  lastError: Type.Union([Type.String(), Type.Null()], { description: 'The last failed attempt or dead letter on this partition (status and the start of the response body, or the network error), or null' }),
+  lag: Type.Union([Type.Integer(), Type.Null()], { description: 'Records behind: the high watermark minus the group\'s position (its committed offset, or the next record this instance delivers when further). Measured every registry heartbeat; null until measured or when not held here' }),
+  committedOffset: Type.Union([Type.String(), Type.Null()], { description: 'The group\'s committed offset at the last measurement (the next record to consume), or null when none' }),
+  highWatermark: Type.Union([Type.String(), Type.Null()], { description: 'The partition\'s high watermark (offset of the next record written) at the last measurement, or null' })
+}, { additionalProperties: false, description: 'One partition of the group on one instance' })
+
 export const GroupStatusSchema = Type.Object({
   state: Type.Union([Type.Literal('starting'), Type.Literal('running'), Type.Literal('stopping'), Type.Literal('stopped'), Type.Literal('failed')], {
     description: '`starting` (joining its group), `running`, `stopping`, `stopped` (by DELETE /consumers), `failed` (restarted on the next heartbeat)'
   }),
   running: Type.Boolean({ description: 'Joined and consuming right now' }),
-  lastError: Type.Union([Type.String(), Type.Null()], { description: 'The last consumer or delivery error on this instance, or null' }),
+  lastError: Type.Union([Type.String(), Type.Null()], { description: 'The last consumer or delivery error on this instance (a failed attempt, a dead letter, a consumer crash), or null' }),
   delivered: Type.Integer({ description: 'Records delivered (2xx) by this instance since the consumer started' }),
+  retried: Type.Integer({ description: 'Retries scheduled by this instance since the consumer started, over every partition' }),
   deadLettered: Type.Integer({ description: 'Records dead-lettered by this instance since the consumer started' }),
   errors: Type.Integer({ description: 'Deliveries that failed unexpectedly (retried from the last committed offset)' }),
+  inFlight: Type.Integer({ description: 'Records being delivered by this instance right now (at most one per partition)' }),
+  lastStatus: Type.Union([Type.Integer(), Type.Null()], { description: 'HTTP status of the last attempt on any partition; null when it got no response or none was made' }),
+  lag: Type.Union([Type.Integer(), Type.Null()], { description: 'Sum of the lag of the partitions this instance holds (see `byPartition`); null until measured' }),
+  lagUpdatedAt: Type.Union([Type.String(), Type.Null()], { description: 'When the lag was last measured (ISO 8601), or null' }),
   partitions: Type.Record(Type.String(), Type.Array(Type.Integer()), { description: 'Partitions assigned to this instance, per topic' }),
+  byPartition: Type.Array(PartitionStatusSchema, { description: 'Counters, last status and error, and lag per partition this instance holds or held, by topic and partition' }),
   updatedAt: Type.String({ description: 'When this status last changed (ISO 8601)' }),
   stoppedByRequest: Type.Optional(Type.Boolean({ description: 'Stopped by DELETE /consumers on this instance; resumes when the instance restarts or the group is POSTed again' }))
 }, { additionalProperties: false, description: 'A group\'s live status on one gateway instance' })
