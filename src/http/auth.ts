@@ -24,7 +24,8 @@ export function installApiKeyAuth (app: FastifyInstance, apiKeys: string[]): voi
   }
   const keyDigests = apiKeys.map(digest)
   app.addHook('onRequest', async (request, reply) => {
-    if (request.url.startsWith('/health/')) return
+    // decided on the matched route, not the raw URL: `/health/../consumers` must not pass as a health probe
+    if (request.routeOptions.url?.startsWith('/health/') === true) return
     const header = request.headers.authorization ?? ''
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
     if (match?.[1] === undefined || !matchesApiKey(match[1], keyDigests)) {

@@ -1,4 +1,6 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import { AppError, STATUS_TEXT, type ErrorCode, type ErrorDetail } from '../errors.js'
 
 interface AjvIssue {
@@ -62,15 +64,22 @@ export function toAppError (err: unknown): AppError {
   return new AppError(500, 'GW_INTERNAL', 'internal error', { cause: err })
 }
 
-export function sendError (reply: FastifyReply, appErr: AppError): FastifyReply {
-  if (appErr.retryAfterSeconds !== undefined) reply.header('retry-after', String(appErr.retryAfterSeconds))
-  return reply.code(appErr.statusCode).type('application/json').send({
+const statusText = (status: number): string => STATUS_TEXT[status] ?? STATUS_CODES[status] ?? 'Error'
+
+/** The one error body. */
+function errorPayload (appErr: AppError): Record<string, unknown> {
+  return {
     statusCode: appErr.statusCode,
-    error: STATUS_TEXT[appErr.statusCode] ?? 'Error',
+    error: statusText(appErr.statusCode),
     code: appErr.code,
     message: appErr.message,
     ...(appErr.details !== undefined ? { details: appErr.details } : {})
-  })
+  }
+}
+
+export function sendError (reply: FastifyReply, appErr: AppError): FastifyReply {
+  if (appErr.retryAfterSeconds !== undefined) reply.header('retry-after', String(appErr.retryAfterSeconds))
+  return reply.code(appErr.statusCode).type('application/json').send(errorPayload(appErr))
 }
 
 /** The one error handler: every failure leaves the gateway in the same JSON shape; 5xx internals stay in the log. */
@@ -83,4 +92,46 @@ export function installErrorHandler (app: FastifyInstance): void {
   })
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, new AppError(404, 'GW_NOT_FOUND', `route ${request.method} ${request.url.split('?')[0] ?? ''} does not exist`)))
+}
+
+/** Errors Fastify raises before routing (a URL that does not decode, a path parameter over the router's bound). */
+function frameworkError (err: FastifyError): AppError {
+  switch (err.code) {
+    case 'FST_ERR_BAD_URL':
+      return new AppError(400, 'GW_VALIDATION', 'url: the path is not valid percent-encoding', { details: [{ field: 'url', rule: 'urlEncoding', message: 'the path does not decode as UTF-8 percent-encoding' }] })
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AppError(400, 'GW_VALIDATION', 'params: a path parameter is too long', { details: [{ field: 'params', rule: 'maxLength', message: 'a path parameter is longer than the router accepts' }] })
+    default:
+      return new AppError(500, 'GW_INTERNAL', 'internal error', { cause: err })
+  }
+}
+
+/**
+ * Fastify options that keep the error shape where the error handler cannot reach: routing failures
+ * (`frameworkErrors`) and requests Node's HTTP parser refuses (`clientErrorHandler`: malformed request
+ * line or headers, header overflow, a body shorter than its Content-Length, the request timeout).
+ */
+export const edgeErrorOptions: Pick<FastifyServerOptions, 'frameworkErrors' | 'clientErrorHandler'> = {
+  frameworkErrors: (err, request, reply) => {
+    const appErr = frameworkError(err)
+    if (appErr.statusCode >= 500) request.log.error({ err, code: appErr.code }, appErr.message)
+    else request.log.info({ code: appErr.code, statusCode: appErr.statusCode }, appErr.message)
+    void sendError(reply, appErr)
+  },
+  clientErrorHandler (this: FastifyInstance, err: Error & { code?: string }, socket: Socket) {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return
+    const appErr = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new AppError(408, 'GW_VALIDATION', 'the request was not received in time (REQUEST_TIMEOUT_MS)')
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? new AppError(431, 'GW_VALIDATION', 'request headers are larger than the server accepts', { details: [{ field: 'headers', rule: 'maxHeaderSize', message: 'headers too large' }] })
+        : new AppError(400, 'GW_VALIDATION', 'malformed HTTP request', { details: [{ field: 'request', rule: 'http', message: typeof err.code === 'string' ? err.code : 'parse error' }] })
+    this.log.trace({ err, code: appErr.code, statusCode: appErr.statusCode }, 'client error')
+    if (socket.writable) {
+      // written on the socket: the request never became a Fastify request
+      const body = JSON.stringify(errorPayload(appErr))
+      socket.write(`HTTP/1.1 ${appErr.statusCode} ${statusText(appErr.statusCode)}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`)
+    }
+    socket.destroy(err)
+  }
 }

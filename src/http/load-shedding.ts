@@ -15,7 +15,7 @@ export async function installLoadShedding (app: FastifyInstance, config: Config)
     sampleInterval: 100,
     retryAfter: 1,
     pressureHandler: (request, reply, type, value) => {
-      if (request.url.startsWith('/health/')) return
+      if (request.routeOptions.url?.startsWith('/health/') === true) return
       request.log.warn({ pressure: type, value }, 'shedding load')
       reply.header('retry-after', '1')
       sendError(reply, new AppError(503, 'GW_OVERLOADED', `gateway overloaded (${type} ${String(value)}); retry shortly`, { retryAfterSeconds: 1 }))

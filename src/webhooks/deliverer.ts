@@ -85,6 +85,8 @@ interface Prepared {
   headers: Record<string, string>
   hasRequestIdHeader: boolean
   timeoutMs: number
+  /** Replaces this webhook's own secrets in text its receiver sent back (an error page echoing our headers). */
+  scrub: (text: string) => string
 }
 
 /** A delivery in progress. `stop` aborts it: ctx.signal, close(), or a lost group membership. */
@@ -115,6 +117,30 @@ function oneLine (s: string): string {
 function statusText (status: number): string {
   const text = STATUS_CODES[status]
   return text === undefined ? `HTTP ${status}` : `HTTP ${status} ${text}`
+}
+
+/** Shorter secret fragments are not scrubbed (they would blank out ordinary words of an error body). */
+const MIN_SCRUB_LENGTH = 6
+
+/**
+ * A failing receiver's body (and Location header) is kept in logs, group status (GET /consumer-groups
+ * `lastError`) and dead letters. Receivers that echo the request (debug error pages) would put the
+ * webhook's signing secrets or custom header values (e.g. `Authorization: Bearer …`) there: this replaces
+ * each (whole, each whitespace-separated part, a secret's key without `whsec_`) with `[redacted]`.
+ */
+function scrubberFor (webhook: WebhookConfig): (text: string) => string {
+  const found = new Set<string>()
+  for (const secret of webhook.secrets ?? []) {
+    found.add(secret)
+    if (secret.startsWith('whsec_')) found.add(secret.slice(6))
+  }
+  for (const value of Object.values(webhook.headers ?? {})) {
+    found.add(value)
+    for (const part of value.split(/\s+/)) found.add(part)
+  }
+  const needles = [...found].filter(n => n.length >= MIN_SCRUB_LENGTH).sort((a, b) => b.length - a.length)
+  if (needles.length === 0) return text => text
+  return text => needles.reduce((t, n) => (t.includes(n) ? t.split(n).join('[redacted]') : t), text)
 }
 
 /** Reads (and keeps the first ERROR_BODY_BYTES of) a failing response body, draining it for keep-alive. */
@@ -205,7 +231,7 @@ export function createDeliverer (deps: DelivererDeps): Deliverer {
       headers[name] = value
       if (name.toLowerCase() === REQUEST_ID_HEADER) hasRequestIdHeader = true
     }
-    const p: Prepared = { url: webhook.url, urlProblem, logUrl, keys, headers, hasRequestIdHeader, timeoutMs: webhook.timeoutMs ?? deps.defaults.timeoutMs }
+    const p: Prepared = { url: webhook.url, urlProblem, logUrl, keys, headers, hasRequestIdHeader, timeoutMs: webhook.timeoutMs ?? deps.defaults.timeoutMs, scrub: scrubberFor(webhook) }
     prepared.set(webhook, p)
     return p
   }
@@ -300,11 +326,11 @@ export function createDeliverer (deps: DelivererDeps): Deliverer {
         detail += ` (redirects are not followed${location !== undefined ? `; Location: ${oneLine(location).slice(0, 256)}` : ''})`
       }
       if (text !== '') detail += `: ${text}`
-      return { kind: 'response', status, retryAfter, detail }
+      return { kind: 'response', status, retryAfter, detail: p.scrub(detail) }
     } catch (err) {
       if (timedOut) return { kind: 'error', error: `timeout after ${p.timeoutMs} ms`, timeout: true, detail: `timeout after ${p.timeoutMs} ms` }
       if (signal.aborted) throw new AbortedError('aborted')
-      const text = errorText(err)
+      const text = p.scrub(errorText(err))
       return { kind: 'error', error: text, detail: text }
     } finally {
       clearTimeout(timer)
