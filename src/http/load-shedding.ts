@@ -2,7 +2,6 @@ import underPressure from '@fastify/under-pressure'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config/env.js'
 import { AppError } from '../errors.js'
-import { sendError } from './error-handler.js'
 
 /**
  * Answers 503 + Retry-After when the event loop lags or RSS passes its bound, instead of falling over.
@@ -12,13 +11,15 @@ export async function installLoadShedding (app: FastifyInstance, config: Config)
   await app.register(underPressure, {
     maxEventLoopDelay: config.underPressure.maxEventLoopDelayMs,
     maxRssBytes: config.underPressure.maxRssBytes,
-    sampleInterval: 100,
+    // under-pressure reports an interval with no event-loop sample at all (a stall longer than the
+    // interval) as an infinite delay; sampling no faster than the bound keeps short stalls under it
+    sampleInterval: Math.max(100, config.underPressure.maxEventLoopDelayMs),
     retryAfter: 1,
-    pressureHandler: (request, reply, type, value) => {
+    // A rejection goes to the one error handler and the route never runs; returning nothing lets the request through.
+    pressureHandler: async (request, _reply, type, value) => {
       if (request.routeOptions.url?.startsWith('/health/') === true) return
       request.log.warn({ pressure: type, value }, 'shedding load')
-      reply.header('retry-after', '1')
-      sendError(reply, new AppError(503, 'GW_OVERLOADED', `gateway overloaded (${type} ${String(value)}); retry shortly`, { retryAfterSeconds: 1 }))
+      throw new AppError(503, 'GW_OVERLOADED', `gateway overloaded (${type} ${String(value)}); retry shortly`, { retryAfterSeconds: 1 })
     }
   })
 }
