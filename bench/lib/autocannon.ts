@@ -1,5 +1,7 @@
 /** autocannon ships no type declarations: the small surface the benchmarks use, loaded through require. */
+import { fork } from 'node:child_process'
 import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
 
 export interface AutocannonOptions {
   url: string
@@ -39,3 +41,39 @@ type Autocannon = (opts: AutocannonOptions) => Promise<AutocannonResult>
 
 const load = createRequire(import.meta.url)
 export const autocannon = load('autocannon') as Autocannon
+
+/**
+ * Runs autocannon in a child process of its own (bench/lib/autocannon-child.ts), so the load generator
+ * shares no event loop with anything else the benchmark does. Resolves with its result.
+ */
+export async function autocannonInChild (opts: AutocannonOptions): Promise<AutocannonResult> {
+  const child = fork(CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const killOnExit = (): void => { try { child.kill('SIGKILL') } catch { /* gone */ } }
+  process.once('exit', killOnExit)
+  try {
+    return await new Promise<AutocannonResult>((resolve, reject) => {
+      let settled = false
+      child.once('error', reject)
+      child.once('message', (msg: ChildReply) => {
+        settled = true
+        if (msg.ok) resolve(msg.result)
+        else reject(new Error(`autocannon failed: ${msg.error}`))
+      })
+      child.once('exit', (code, signal) => {
+        if (!settled) reject(new Error(`autocannon child exited (code ${String(code)}, signal ${String(signal)}) without a result`))
+      })
+      child.send(opts)
+    })
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise(resolve => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      await exited
+    }
+    process.removeListener('exit', killOnExit)
+  }
+}
+
+export type ChildReply = { ok: true, result: AutocannonResult } | { ok: false, error: string }
+
+const CHILD = fileURLToPath(new URL('./autocannon-child.ts', import.meta.url))
