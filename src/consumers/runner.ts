@@ -4,10 +4,14 @@
  * dead-lettered). An aborted delivery (stop, rebalance, shutdown) leaves the rest of the batch
  * unresolved, so it is fetched again — by this member or by whoever owns the partition next.
  *
- * Commits: after every COMMIT_EVERY_RECORDS finished records, at least once a second (also while a
- * delivery waits on a slow or down endpoint, from the deliverer's heartbeat), and at the end of every batch.
- * So a crash re-delivers at most the records in flight (one per partition) plus fewer than
- * COMMIT_EVERY_RECORDS + concurrency finished but uncommitted ones.
+ * Commits: one at a time per consumer (shared by its partitions), started without waiting for it once
+ * COMMIT_TRIGGER_RECORDS finished records are not yet in a commit, or a second after the last one began
+ * (also while a delivery waits on a slow or down endpoint, from the deliverer's heartbeat), and at the end
+ * of every batch. A partition that finishes a record while COMMIT_EVERY_RECORDS or more finished records
+ * are not yet committed waits for the commit under way before it delivers the next one. So a crash
+ * re-delivers at most the records in flight (one per partition) plus fewer than
+ * COMMIT_EVERY_RECORDS + concurrency finished but uncommitted ones — and delivery does not stop for a
+ * broker round trip while commits keep up.
  *
  * Status: counters per partition (delivered, dead-lettered, in flight from the deliveries themselves;
  * retries, last status and last error from the deliverer's events, routed here by the supervisor) and the
@@ -38,6 +42,28 @@ export type RunnerState = 'starting' | 'running' | 'stopping' | 'stopped' | 'fai
  */
 export const COMMIT_EVERY_RECORDS = 50
 export const COMMIT_INTERVAL_MS = 1000
+/**
+ * A commit starts (in the background) once this many finished records are in none yet: ahead of the
+ * COMMIT_EVERY_RECORDS bound, so deliveries go on while it is under way.
+ */
+export const COMMIT_TRIGGER_RECORDS = 25
+/** kafkajs heartbeats only every heartbeatInterval anyway: asking more often than this costs awaits for nothing. */
+const HEARTBEAT_CHECK_MS = 100
+
+/** The commits of one consumer generation, shared by the partitions it delivers. */
+interface CommitState {
+  /** Finished (resolved) records in no commit request yet. */
+  unrequested: number
+  /** Finished records in the commit under way. */
+  requested: number
+  inFlight: Promise<void> | undefined
+  /** performance.now() when the last commit began. */
+  lastStartedAt: number
+}
+
+function newCommitState (): CommitState {
+  return { unrequested: 0, requested: 0, inFlight: undefined, lastStartedAt: performance.now() }
+}
 
 /** One partition's delivery counters on this instance (since the consumer started) and its current lag. */
 export interface PartitionStatus {
@@ -188,21 +214,30 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
   const stats = new Map<string, PartitionStatus & { next: bigint | undefined }>()
   let assignment: Record<string, number[]> = {}
   let parts: TopicPart[] = []
-  let updatedAt = new Date().toISOString()
+  let updatedAtMs = Date.now()
   let consumer: Consumer | undefined
   // aborted when this member's generation ends (rebalance, stop); deliveries in flight give up uncommitted
   let generation = new AbortController()
+  let commits = newCommitState()
   let stopping: Promise<void> | undefined
   let starting: Promise<void> | undefined
 
-  const touch = (): void => { updatedAt = new Date().toISOString() }
+  const touch = (): void => { updatedAtMs = Date.now() }
+
+  /** The same entries as `stats`, by topic then partition: the per-event lookup builds no key string. */
+  const statsByTopic = new Map<string, Map<number, PartitionStatus & { next: bigint | undefined }>>()
 
   function statsOf (topic: string, partition: number): PartitionStatus & { next: bigint | undefined } {
-    const k = `${topic}\u0000${partition}`
-    let s = stats.get(k)
+    let byPartition = statsByTopic.get(topic)
+    if (byPartition === undefined) {
+      byPartition = new Map()
+      statsByTopic.set(topic, byPartition)
+    }
+    let s = byPartition.get(partition)
     if (s === undefined) {
       s = { topic, partition, assigned: false, delivered: 0, retried: 0, deadLettered: 0, inFlight: 0, lastStatus: null, lastError: null, lag: null, committedOffset: null, highWatermark: null, next: undefined }
-      stats.set(k, s)
+      byPartition.set(partition, s)
+      stats.set(`${topic}\u0000${partition}`, s)
     }
     return s
   }
@@ -232,14 +267,40 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
   function newGeneration (reason: string): void {
     generation.abort(new Error(reason))
     generation = new AbortController()
+    commits = newCommitState()
   }
 
   async function eachBatch ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, uncommittedOffsets, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const signal = generation.signal
     const current = generation
+    const cs = commits
     // a membership error means a rebalance began: end this generation's deliveries now (the deliverer
     // sees the signal), rejoin once the batch returns
     const endGeneration = (err: unknown): void => { if (!current.signal.aborted) current.abort(err) }
+    /** Commits every resolved offset, or joins the commit under way (one at a time per generation). */
+    const startCommit = (): Promise<void> => {
+      if (cs.inFlight !== undefined) return cs.inFlight
+      cs.requested = cs.unrequested
+      cs.unrequested = 0
+      cs.lastStartedAt = performance.now()
+      const p = commitOffsetsIfNecessary(uncommittedOffsets()).then(() => {
+        cs.requested = 0
+        cs.inFlight = undefined
+      }, (err: unknown) => {
+        cs.unrequested += cs.requested
+        cs.requested = 0
+        cs.inFlight = undefined
+        throw err
+      })
+      cs.inFlight = p
+      return p
+    }
+    const commitDue = (): boolean => cs.inFlight === undefined && cs.unrequested > 0 &&
+      (cs.unrequested >= COMMIT_TRIGGER_RECORDS || performance.now() - cs.lastStartedAt >= COMMIT_INTERVAL_MS)
+    const backgroundCommitFailed = (err: unknown): void => {
+      if (isMembershipError(err)) endGeneration(err)
+      else log.debug({ err }, 'commit failed; retried with the next one')
+    }
     // called by the deliverer every second or so while a delivery waits (slow or down endpoint): keeps the
     // membership, and commits what this batch already resolved, so a crash during a long outage
     // re-delivers only the record in flight
@@ -251,7 +312,8 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
         throw err
       }
       try {
-        await commitOffsetsIfNecessary()
+        if (cs.inFlight !== undefined) await cs.inFlight
+        else if (commitDue()) await startCommit()
       } catch (err) {
         if (!isMembershipError(err)) {
           log.debug({ err }, 'could not commit while a delivery waits; retried on the next heartbeat')
@@ -264,6 +326,7 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
     const fetchedAt = performance.now()
     const pstats = statsOf(batch.topic, batch.partition)
     let resolved = false
+    let heartbeatCheckedAt = 0
     try {
       for (const message of batch.messages) {
         if (!isRunning() || isStale() || signal.aborted) return
@@ -299,9 +362,16 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
         touch()
         resolveOffset(message.offset)
         resolved = true
+        cs.unrequested++
+        if (commitDue()) startCommit().catch(backgroundCommitFailed)
         try {
-          await commitOffsetsIfNecessary()
-          await heartbeat()
+          // the redelivery bound: no further record while COMMIT_EVERY_RECORDS finished ones are uncommitted
+          while (cs.unrequested + cs.requested >= COMMIT_EVERY_RECORDS) await startCommit()
+          const t = performance.now()
+          if (t - heartbeatCheckedAt >= HEARTBEAT_CHECK_MS) {
+            heartbeatCheckedAt = t
+            await heartbeat()
+          }
         } catch (err) {
           endGeneration(err)
           return
@@ -311,7 +381,8 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
       // what was delivered is committed before the batch ends, so a stop or restart never re-delivers it
       if (resolved) {
         try {
-          await commitOffsetsIfNecessary(uncommittedOffsets())
+          if (cs.inFlight !== undefined) await cs.inFlight.catch(() => {})
+          if (cs.unrequested > 0) await startCommit()
         } catch (err) {
           log.debug({ err }, 'could not commit at the end of a batch (rebalance?); those records may be delivered again')
         }
@@ -441,10 +512,11 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
       lagUpdatedAt,
       partitions: assignment,
       byPartition: partitionStatuses(),
-      updatedAt
+      updatedAt: new Date(updatedAtMs).toISOString()
     }),
     observe (e) {
-      if (e.groupId !== groupId || !topics.includes(e.topic)) return
+      // only attempts and retries change what this keeps (delivered and dead-lettered are counted by eachBatch)
+      if ((e.kind !== 'attempt' && e.kind !== 'retry-scheduled') || e.groupId !== groupId || !topics.includes(e.topic)) return
       if (e.kind === 'attempt') {
         const s = statsOf(e.topic, e.partition)
         s.lastStatus = e.status ?? null

@@ -26,7 +26,7 @@ import { sleep } from '../util/async.js'
 import { createDeadLetterWriter, deadLetterTopicFor } from './dead-letter.js'
 import { envelopeBody, headerText } from './envelope.js'
 import { DEFAULT_BACKOFF, decide, resolvePolicy, type AttemptResult, type BackoffOptions, type RetryPolicy } from './retry-policy.js'
-import { secretKey, signatureHeaders, webhookId } from './signing.js'
+import { addSignatureHeaders, secretKey, webhookId } from './signing.js'
 import { headerProblem, webhookUrlProblem } from './url-policy.js'
 import type { ConsumedRecord, Deliverer, DeliveryContext, DeliveryEvent, DeliveryOutcome, WebhookConfig } from './types.js'
 
@@ -89,12 +89,36 @@ interface Prepared {
   scrub: (text: string) => string
 }
 
-/** A delivery in progress. `stop` aborts it: ctx.signal, close(), or a lost group membership. */
+/**
+ * A delivery in progress, stopped (stopDelivery) by ctx.signal, close(), or a lost group membership. The
+ * fast path (one attempt that succeeds) creates one AbortController, the attempt's; waits and dead-letter
+ * writes get a signal of their own (`waitSignal`) only when they happen.
+ */
 interface Active {
   ctx: DeliveryContext
   started: number
   heartbeatPending: boolean
-  stop: AbortController
+  /** Why the delivery was stopped; undefined while it runs. */
+  stopReason: Error | undefined
+  /** The controller of the HTTP attempt under way. */
+  attempt: AbortController | undefined
+  /** Aborted on stop: created on the first wait (retry backoff, dead-letter write). */
+  wait: AbortController | undefined
+}
+
+function stopDelivery (a: Active, reason: Error): void {
+  if (a.stopReason !== undefined) return
+  a.stopReason = reason
+  a.attempt?.abort(reason)
+  a.wait?.abort(reason)
+}
+
+function waitSignal (a: Active): AbortSignal {
+  if (a.wait === undefined) {
+    a.wait = new AbortController()
+    if (a.stopReason !== undefined) a.wait.abort(a.stopReason)
+  }
+  return a.wait.signal
 }
 
 class AbortedError extends Error {}
@@ -255,7 +279,7 @@ export function createDeliverer (deps: DelivererDeps): Deliverer {
         a.heartbeatPending = false
         const type = (err as { type?: unknown } | null)?.type
         if (typeof type === 'string' && MEMBERSHIP_ERRORS.has(type)) {
-          a.stop.abort(new Error(`group membership lost (${type})`))
+          stopDelivery(a, new Error(`group membership lost (${type})`))
         } else {
           log.warn({ groupId: a.ctx.groupId, err: errorText(err) }, 'consumer heartbeat failed during webhook delivery')
         }
@@ -264,12 +288,12 @@ export function createDeliverer (deps: DelivererDeps): Deliverer {
   }
 
   function track (ctx: DeliveryContext): Active {
-    const a: Active = { ctx, started: performance.now(), heartbeatPending: false, stop: new AbortController() }
+    const a: Active = { ctx, started: performance.now(), heartbeatPending: false, stopReason: undefined, attempt: undefined, wait: undefined }
     active.add(a)
     let entry = bySignal.get(ctx.signal)
     if (entry === undefined) {
       const actives = new Set<Active>()
-      const onAbort = (): void => { for (const x of actives) x.stop.abort(new Error('aborted')) }
+      const onAbort = (): void => { for (const x of actives) stopDelivery(x, new Error('aborted')) }
       ctx.signal.addEventListener('abort', onAbort, { once: true })
       entry = { actives, onAbort }
       bySignal.set(ctx.signal, entry)
@@ -295,14 +319,14 @@ export function createDeliverer (deps: DelivererDeps): Deliverer {
     }
   }
 
-  /** One HTTP attempt. Throws AbortedError when `signal` aborted it. */
-  async function attempt (p: Prepared, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<AttemptResult & { detail: string }> {
+  /** One HTTP attempt. Throws AbortedError when the delivery was stopped during it. */
+  async function attempt (p: Prepared, headers: Record<string, string>, body: string, a: Active): Promise<AttemptResult & { detail: string }> {
     if (p.urlProblem !== undefined) return { kind: 'error', error: p.urlProblem, permanent: true, detail: p.urlProblem }
+    if (a.stopReason !== undefined) throw new AbortedError('aborted')
     const ac = new AbortController()
+    a.attempt = ac
     let timedOut = false
     const timer = setTimeout(() => { timedOut = true; ac.abort(new Error('timeout')) }, p.timeoutMs)
-    const onAbort = (): void => { ac.abort(signal.reason) }
-    signal.addEventListener('abort', onAbort, { once: true })
     try {
       const res = await request(p.url, {
         dispatcher: agent,
@@ -328,13 +352,13 @@ export function createDeliverer (deps: DelivererDeps): Deliverer {
       if (text !== '') detail += `: ${text}`
       return { kind: 'response', status, retryAfter, detail: p.scrub(detail) }
     } catch (err) {
+      if (a.stopReason !== undefined) throw new AbortedError('aborted')
       if (timedOut) return { kind: 'error', error: `timeout after ${p.timeoutMs} ms`, timeout: true, detail: `timeout after ${p.timeoutMs} ms` }
-      if (signal.aborted) throw new AbortedError('aborted')
       const text = p.scrub(errorText(err))
       return { kind: 'error', error: text, detail: text }
     } finally {
       clearTimeout(timer)
-      signal.removeEventListener('abort', onAbort)
+      a.attempt = undefined
     }
   }
 
@@ -360,14 +384,14 @@ export function createDeliverer (deps: DelivererDeps): Deliverer {
     if (deps.fetchedAtHeader !== undefined) fixedHeaders[deps.fetchedAtHeader] = String(performance.timeOrigin + ctx.fetchedAt)
     fixedHeaders['content-type'] = 'application/json'
     fixedHeaders['user-agent'] = deps.userAgent
-    const logBase = { ...base, url: p.logUrl }
+    // only for log lines (retries, failures): not built on the fast path
+    const logBase = (): Record<string, unknown> => ({ ...base, url: p.logUrl })
 
     const tracked = track(ctx)
-    const signal = tracked.stop.signal
     const aborted = (): DeliveryOutcome => {
-      const reason = errorText(signal.reason)
+      const reason = errorText(tracked.stopReason)
       if (observing) emit({ ...base, kind: 'aborted', attempt: attempts, error: reason })
-      log.debug({ ...logBase, attempts, reason }, 'webhook delivery stopped before completion')
+      log.debug({ ...logBase(), attempts, reason }, 'webhook delivery stopped before completion')
       return { outcome: 'aborted', attempts, reason }
     }
 
@@ -375,49 +399,49 @@ export function createDeliverer (deps: DelivererDeps): Deliverer {
       const firstAttemptAt = now()
       let lastAttemptAt = firstAttemptAt
       for (;;) {
-        if (signal.aborted) return aborted()
+        if (tracked.stopReason !== undefined) return aborted()
         attempts++
         lastAttemptAt = now()
-        const headers = { ...fixedHeaders, ...signatureHeaders(p.keys, id, Math.floor(lastAttemptAt / 1000), body) }
+        const headers = addSignatureHeaders({ ...fixedHeaders }, p.keys, id, Math.floor(lastAttemptAt / 1000), body)
         const t0 = performance.now()
         let result: AttemptResult & { detail: string }
         try {
-          result = await attempt(p, headers, body, signal)
+          result = await attempt(p, headers, body, tracked)
         } catch (err) {
           if (err instanceof AbortedError) return aborted()
           throw err
         }
         const status = result.kind === 'response' ? result.status : undefined
-        if (observing) emit({
-          ...base,
-          kind: 'attempt',
-          attempt: attempts,
-          ...(status !== undefined ? { status } : {}),
-          ...(status === undefined || status < 200 || status >= 300 ? { error: result.detail } : {}),
-          durationMs: performance.now() - t0
-        })
+        if (observing) {
+          const durationMs = performance.now() - t0
+          if (status !== undefined && status >= 200 && status < 300) {
+            emit({ groupId: ctx.groupId, topic: record.topic, partition: record.partition, offset: record.offset, kind: 'attempt', attempt: attempts, status, durationMs })
+          } else {
+            emit({ ...base, kind: 'attempt', attempt: attempts, ...(status !== undefined ? { status } : {}), error: result.detail, durationMs })
+          }
+        }
 
         const decision = decide({ result, attempts, firstAttemptAt, now: now(), policy, random })
         if (decision.action === 'success') {
           const latency = performance.now() - ctx.fetchedAt
-          if (observing) emit({ ...base, kind: 'delivered', attempt: attempts, status: status ?? 0, durationMs: latency })
-          if (attempts > 1) log.info({ ...logBase, attempts, status }, 'webhook delivered after retries')
+          if (observing) emit({ groupId: ctx.groupId, topic: record.topic, partition: record.partition, offset: record.offset, kind: 'delivered', attempt: attempts, status: status ?? 0, durationMs: latency })
+          if (attempts > 1) log.info({ ...logBase(), attempts, status }, 'webhook delivered after retries')
           return { outcome: 'delivered', attempts, status: status ?? 0 }
         }
         if (decision.action === 'retry') {
           if (observing) emit({ ...base, kind: 'retry-scheduled', attempt: attempts, ...(status !== undefined ? { status } : {}), error: result.detail, delayMs: decision.delayMs })
-          log.warn({ ...logBase, attempt: attempts, status, err: result.detail, retryInMs: decision.delayMs }, 'webhook attempt failed; will retry')
-          await sleep(decision.delayMs, signal)
+          log.warn({ ...logBase(), attempt: attempts, status, err: result.detail, retryInMs: decision.delayMs }, 'webhook attempt failed; will retry')
+          await sleep(decision.delayMs, waitSignal(tracked))
           continue
         }
 
         // give up: dead-letter (policy.canGiveUp implies a topic)
         const error = `${result.detail} (${decision.reason})`
-        log.warn({ ...logBase, attempts, status, err: error, deadLetterTopic: dlqTopic }, 'webhook delivery failed; dead-lettering')
+        log.warn({ ...logBase(), attempts, status, err: error, deadLetterTopic: dlqTopic }, 'webhook delivery failed; dead-lettering')
         if (dlqTopic === undefined) throw new Error('unreachable: gave up without a dead-letter topic')
         const written = await dlq.write(dlqTopic, {
           groupId: ctx.groupId, record, status, error, attempts, firstAttemptAt, lastAttemptAt
-        }, signal)
+        }, waitSignal(tracked))
         if (!written) return aborted()
         if (observing) emit({ ...base, kind: 'dead-lettered', attempt: attempts, ...(status !== undefined ? { status } : {}), error, durationMs: performance.now() - ctx.fetchedAt })
         return { outcome: 'dead-lettered', attempts, status, error }
@@ -433,7 +457,7 @@ export function createDeliverer (deps: DelivererDeps): Deliverer {
       closed ??= (async () => {
         isClosed = true
         clearInterval(ticker)
-        for (const a of active) a.stop.abort(new Error('deliverer closed'))
+        for (const a of active) stopDelivery(a, new Error('deliverer closed'))
         // in-flight requests were aborted above; give sockets a moment to close cleanly, then force them
         let timer: NodeJS.Timeout | undefined
         const forced = new Promise<'forced'>(resolve => { timer = setTimeout(() => resolve('forced'), 2000); timer.unref() })

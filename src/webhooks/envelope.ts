@@ -74,7 +74,21 @@ interface DecodedValue {
   valueError?: string
 }
 
+/** Parsed content-type headers: records of a topic nearly always carry one of a few. */
+const mediaTypes = new Map<string, { type: string, charset: string | undefined }>()
+const MEDIA_TYPE_CACHE = 256
+
 function mediaType (contentType: string): { type: string, charset: string | undefined } {
+  let m = mediaTypes.get(contentType)
+  if (m === undefined) {
+    m = parseMediaType(contentType)
+    if (mediaTypes.size >= MEDIA_TYPE_CACHE) mediaTypes.clear()
+    mediaTypes.set(contentType, m)
+  }
+  return m
+}
+
+function parseMediaType (contentType: string): { type: string, charset: string | undefined } {
   const [type = '', ...params] = contentType.split(';')
   let charset: string | undefined
   for (const p of params) {

@@ -61,10 +61,13 @@ export function sign (key: Buffer | KeyObject, id: string, timestampSeconds: num
 
 /** The three Standard Webhooks headers; `webhook-signature` only when there is at least one key. */
 export function signatureHeaders (keys: ReadonlyArray<Buffer | KeyObject>, id: string, timestampSeconds: number, body: string): Record<string, string> {
-  const headers: Record<string, string> = {
-    [WEBHOOK_ID_HEADER]: id,
-    [WEBHOOK_TIMESTAMP_HEADER]: String(timestampSeconds)
-  }
+  return addSignatureHeaders({}, keys, id, timestampSeconds, body)
+}
+
+/** Sets the Standard Webhooks headers on `headers` (no copy: the per-attempt hot path) and returns it. */
+export function addSignatureHeaders (headers: Record<string, string>, keys: ReadonlyArray<Buffer | KeyObject>, id: string, timestampSeconds: number, body: string): Record<string, string> {
+  headers[WEBHOOK_ID_HEADER] = id
+  headers[WEBHOOK_TIMESTAMP_HEADER] = String(timestampSeconds)
   if (keys.length > 0) headers[WEBHOOK_SIGNATURE_HEADER] = keys.map(k => sign(k, id, timestampSeconds, body)).join(' ')
   return headers
 }
