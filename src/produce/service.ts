@@ -8,6 +8,7 @@ import kafkajs, { type Admin, type PartitionMetadata, type Producer } from 'kafk
 import type { Logger } from 'pino'
 import type { Config } from '../config/env.js'
 import { AppError, kafkaUnavailable } from '../errors.js'
+import { isStaleMetadataError } from '../kafka/core.js'
 import { ARRIVAL_HEADER, DEPARTURE_HEADER, REQUEST_ID_HEADER } from '../kafka/record-format.js'
 import { topicNameProblem, topicNotFound, type TopicMetadataCache } from '../kafka/topics.js'
 import { arrivalUnroutable, type ArrivalResolver, type ArrivalRoute } from '../registry/arrival.js'
@@ -159,6 +160,24 @@ export function createProduceService (deps: ProduceServiceDeps): ProduceService 
     return value
   }
 
+  /**
+   * A batch that failed on stale topic metadata (the topic deleted since the cache saw it, say): the
+   * cache is refreshed, and a topic that is gone answers as any unknown topic does (404).
+   */
+  async function explainSendFailure (err: unknown, topic: string): Promise<unknown> {
+    if (!isStaleMetadataError(err)) return err
+    topics.invalidate(topic)
+    let ids: number[] | undefined
+    try {
+      ids = await topics.partitions(topic)
+    } catch {
+      return err
+    }
+    if (ids !== undefined) return err
+    return new AppError(404, 'GW_TOPIC_NOT_FOUND', `topic "${topic}" does not exist: it was deleted before the records were written`,
+      { cause: err, details: [{ field: 'body/topic', rule: 'topicExists', message: `topic "${topic}" does not exist` }] })
+  }
+
   async function produceOnce (request: ProduceRequestInput, ctx: ProduceContext): Promise<{ status: 200 | 202, body: ProduceResponse }> {
     const started = performance.now()
     try {
@@ -233,7 +252,12 @@ export function createProduceService (deps: ProduceServiceDeps): ProduceService 
       }
     }
 
-    const offsets = await batcher.send(records, options)
+    let offsets: Array<string | undefined>
+    try {
+      offsets = await batcher.send(records, options)
+    } catch (err) {
+      throw await explainSendFailure(err, topic)
+    }
     const results: RecordResult[] = records.map((r, i) => {
       const res: RecordResult = { index: indexes[i] as number, topic: r.topic, partition: r.partition }
       const offset = offsets[i]
