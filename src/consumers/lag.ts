@@ -11,7 +11,52 @@
  * Cost per measurement: one OffsetFetch per group and one ListOffsets round (admin.fetchTopicOffsets) per
  * distinct topic, only for groups that hold partitions here.
  */
-import type { Admin } from 'kafkajs'
+import type { Admin, Kafka } from 'kafkajs'
+import { isStaleMetadataError } from '../kafka/core.js'
+
+/**
+ * The admin lag measurement reads offsets with. kafkajs adds every topic an admin reads offsets of to that
+ * admin's metadata list for good, and once one of them is deleted every later request of that admin fails
+ * (src/kafka/core.ts explains the same flaw for the producer). So lag gets its own admin, never the shared
+ * one (topic checks, dead-letter topic creation), and replaces it when a measurement meets a deleted topic.
+ */
+export interface LagAdmin {
+  get (): Promise<Admin>
+  /** Drops the current admin (disconnected in the background); the next get() connects a fresh one. */
+  replace (): void
+  close (): Promise<void>
+}
+
+export function createLagAdmin (kafka: Kafka): LagAdmin {
+  let current: { admin: Admin, connected: Promise<void> } | undefined
+  const open = (): { admin: Admin, connected: Promise<void> } => {
+    const admin = kafka.admin()
+    return { admin, connected: admin.connect() }
+  }
+  return {
+    async get () {
+      current ??= open()
+      const mine = current
+      try {
+        await mine.connected
+      } catch (err) {
+        if (current === mine) current = undefined
+        throw err
+      }
+      return mine.admin
+    },
+    replace () {
+      const old = current
+      current = undefined
+      if (old !== undefined) void old.connected.then(() => old.admin.disconnect(), () => {}).catch(() => {})
+    },
+    async close () {
+      const old = current
+      current = undefined
+      if (old !== undefined) await old.connected.then(() => old.admin.disconnect(), () => {})
+    }
+  }
+}
 
 export interface LagTarget {
   groupId: string
@@ -38,7 +83,7 @@ function toBigInt (s: string | undefined): bigint | undefined {
 }
 
 /** Lag per group (by group id) of the given targets. Groups or topics whose offsets cannot be read are left out. */
-export async function measureLag (admin: Admin, targets: readonly LagTarget[]): Promise<Map<string, PartitionLag[]>> {
+export async function measureLag (admin: Admin, targets: readonly LagTarget[], onStaleMetadata: () => void = () => {}): Promise<Map<string, PartitionLag[]>> {
   const out = new Map<string, PartitionLag[]>()
   const active = targets.filter(t => Object.values(t.assignment).some(p => p.length > 0))
   if (active.length === 0) return out
@@ -55,8 +100,9 @@ export async function measureLag (admin: Admin, targets: readonly LagTarget[]): 
         if (high !== undefined && low !== undefined) byPartition.set(o.partition, { high, low, highText: o.high })
       }
       watermarks.set(topic, byPartition)
-    } catch {
+    } catch (err) {
       // a deleted topic, or Kafka unreachable: that topic's lag stays unknown this round
+      if (isStaleMetadataError(err)) onStaleMetadata()
     }
   }))
 
@@ -66,7 +112,8 @@ export async function measureLag (admin: Admin, targets: readonly LagTarget[]): 
       const groups = await admin.fetchOffsets({ groupId: target.groupId, topics: Object.keys(target.assignment) })
       committed = new Map()
       for (const t of groups) for (const p of t.partitions) committed.set(`${t.topic}\u0000${p.partition}`, p.offset)
-    } catch {
+    } catch (err) {
+      if (isStaleMetadataError(err)) onStaleMetadata()
       return
     }
     const list: PartitionLag[] = []

@@ -10,6 +10,7 @@ import consumerRoutes from '../routes/consumers.js'
 import type { Deliverer } from '../webhooks/types.js'
 import type { DeliveryEvents } from './delivery-events.js'
 import { createConsumerService, type ConsumerService } from './service.js'
+import { createLagAdmin } from './lag.js'
 import { createDefinitionStore } from './store.js'
 import { createSupervisor, type Supervisor } from './supervisor.js'
 
@@ -43,6 +44,7 @@ export default fp<ConsumersPluginOptions>(async (app, { config, logger, delivere
   const registry = createRegistry({ redis, keys, logger })
   const store = createDefinitionStore({ redis, keys })
   const liveness = createLiveness({ redis, keys, clientId, heartbeatMs: config.registry.heartbeatMs })
+  const lagAdmin = createLagAdmin(app.kafka.kafka)
   const supervisor = createSupervisor({
     clientId,
     heartbeatMs: config.registry.heartbeatMs,
@@ -54,7 +56,7 @@ export default fp<ConsumersPluginOptions>(async (app, { config, logger, delivere
     liveness,
     store,
     logger,
-    getAdmin: () => app.kafka.connectedAdmin()
+    lagAdmin
   })
   const unsubscribe = deliveryEvents?.subscribe(e => { supervisor.onDeliveryEvent(e) })
   const service = createConsumerService({
@@ -73,7 +75,7 @@ export default fp<ConsumersPluginOptions>(async (app, { config, logger, delivere
   app.lifecycle.onStart('consumers', () => supervisor.start())
   app.addHook('onClose', async () => {
     await supervisor.close()
-    await deliverer.close()
+    await Promise.all([deliverer.close(), lagAdmin.close()])
     unsubscribe?.()
   })
   await app.register(consumerGroupRoutes)

@@ -19,7 +19,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import type { Admin, Kafka } from 'kafkajs'
+import type { Kafka } from 'kafkajs'
 import type { Logger } from 'pino'
 import type { RegistryKeys } from '../registry/keys.js'
 import type { Liveness } from '../registry/liveness.js'
@@ -27,7 +27,7 @@ import type { Registry, TopicPart } from '../registry/registry.js'
 import { sweepDeadInstances } from '../registry/sweep.js'
 import { withTimeout } from '../util/async.js'
 import type { Deliverer, DeliveryEvent } from '../webhooks/types.js'
-import { measureLag } from './lag.js'
+import { measureLag, type LagAdmin } from './lag.js'
 import { createGroupRunner, emptyStatus, type GroupRunner, type JoinInfo, type RunnerStatus } from './runner.js'
 import { declarationFor, type Declaration, type DefinitionStore, type GroupRecord } from './store.js'
 
@@ -48,7 +48,7 @@ export interface SupervisorDeps {
   store: DefinitionStore
   logger: Logger
   /** For lag measurement (committed offsets and high watermarks); without it lag stays unknown. */
-  getAdmin?: () => Promise<Admin>
+  lagAdmin?: LagAdmin
   /** Builds a group's runner; tests may substitute it. */
   createRunner?: typeof createGroupRunner
 }
@@ -223,15 +223,15 @@ export function createSupervisor (deps: SupervisorDeps): Supervisor {
    * a previous measurement is still running (a slow cluster), bounded by lagTimeoutMs.
    */
   async function refreshLag (): Promise<void> {
-    if (deps.getAdmin === undefined || lagRunning) return
+    const lagAdmin = deps.lagAdmin
+    if (lagAdmin === undefined || lagRunning) return
     const runners = [...slots.values()].map(s => s.runner)
     const targets = runners.map(r => r.lagTarget()).filter(t => Object.keys(t.assignment).length > 0)
     if (targets.length === 0) return
     lagRunning = true
-    const getAdmin = deps.getAdmin
     const measuring = (async () => {
       try {
-        const result = await measureLag(await getAdmin(), targets)
+        const result = await measureLag(await lagAdmin.get(), targets, () => { lagAdmin.replace() })
         const at = new Date()
         for (const r of runners) {
           const lag = result.get(r.groupId)
