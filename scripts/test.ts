@@ -38,12 +38,14 @@ async function main (): Promise<number> {
   })
   const code: number = await new Promise(resolve => child.on('close', (c) => resolve(c ?? 1)))
 
-  // tap's last summary line: "# { total: N, pass: N, fail: N, ... }"
-  const m = /# \{ total: (\d+), pass: (\d+)(?:, fail: (\d+))?/.exec(summary)
-  const passed = m?.[2] !== undefined ? Number(m[2]) : 0
-  const failed = m?.[3] !== undefined ? Number(m[3]) : (m === null ? 1 : Number(m[1]) - passed)
-  const ok = code === 0 && m !== null && passed > 0
-  console.log(`${passed} passed, ${ok ? failed : Math.max(failed, 1)} failed`)
+  // tap's last summary line: "# { total: N, pass: N, fail: N, skip: N, todo: N }" (zero counts left out)
+  const m = /# \{ total: \d+[^}]*\}/.exec(summary)
+  const count = (name: string): number => Number(new RegExp(`\\b${name}: (\\d+)`).exec(m?.[0] ?? '')?.[1] ?? 0)
+  const passed = count('pass')
+  const failed = count('fail')
+  const skipped = count('skip') + count('todo')
+  const ok = code === 0 && m !== null && passed > 0 && failed === 0
+  console.log(`${passed} passed, ${ok ? failed : Math.max(failed, 1)} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`)
   return ok ? 0 : 1
 }
 
