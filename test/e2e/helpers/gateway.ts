@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Test } from 'tap'
+import type { PartitionStatus, RunnerStatus } from '../../../src/consumers/runner.js'
 import { build, uniqueName } from '../../helpers/build.js'
 
 export { FAST_CONSUMER, createTopic, registryKey } from '../../consumers/helpers/kafka.js'
@@ -49,36 +50,9 @@ export async function defineGroup (app: FastifyInstance, groupId: string, def: R
   if (res.statusCode >= 300) throw new Error(`POST /consumer-groups answered ${res.statusCode}: ${res.body}`)
 }
 
-export interface PartitionView {
-  topic: string
-  partition: number
-  assigned: boolean
-  delivered: number
-  retried: number
-  deadLettered: number
-  inFlight: number
-  lastStatus: number | null
-  lastError: string | null
-  lag: number | null
-  committedOffset: string | null
-  highWatermark: string | null
-}
-
-export interface InstanceView {
-  state: string
-  running: boolean
-  lastError: string | null
-  delivered: number
-  retried: number
-  deadLettered: number
-  errors: number
-  inFlight: number
-  lastStatus: number | null
-  lag: number | null
-  lagUpdatedAt: string | null
-  partitions: Record<string, number[]>
-  byPartition: PartitionView[]
-}
+/** The JSON of GET /consumer-groups/{id}: the runner's status types, as the route serialises them. */
+export type PartitionView = PartitionStatus
+export type InstanceView = Omit<RunnerStatus, 'updatedAt'>
 
 export interface GroupViewJson {
   groupId: string
