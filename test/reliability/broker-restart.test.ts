@@ -1,4 +1,0 @@
-import t from 'tap'
-import { smallScenario } from './check.js'
-
-smallScenario(t, 'broker-restart')
