@@ -24,6 +24,7 @@
 import kafkajs, { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage } from 'kafkajs'
 import type { Logger } from 'pino'
 import { declaredPartitionAssigner } from '../kafka/partition-assigner.js'
+import { isMembershipError } from '../kafka/membership.js'
 import type { TopicPart } from '../registry/registry.js'
 import type { ConsumedRecord, Deliverer, DeliveryEvent } from '../webhooks/types.js'
 import { sleep, withTimeout } from '../util/async.js'
@@ -171,14 +172,6 @@ export interface GroupRunner {
   stop (): Promise<void>
 }
 
-const MEMBERSHIP_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID'])
-
-/** A Kafka error saying this member's generation is over (a rebalance began, or it was evicted). */
-function isMembershipError (err: unknown): boolean {
-  const type = (err as { type?: unknown } | null)?.type
-  return typeof type === 'string' && MEMBERSHIP_ERRORS.has(type)
-}
-
 function errorText (err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err)
 }
@@ -308,7 +301,9 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
       try {
         await heartbeat()
       } catch (err) {
-        endGeneration(err)
+        // only a membership error ends the generation: a transient one (broker restarting, coordinator
+        // moving) is retried by the next heartbeat, and nothing renews a generation but a rejoin
+        if (isMembershipError(err)) endGeneration(err)
         throw err
       }
       try {
@@ -373,7 +368,10 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
             await heartbeat()
           }
         } catch (err) {
-          endGeneration(err)
+          // the record is resolved; return so kafkajs refetches from there. A transient error must not end
+          // the generation: with no rebalance coming, the consumer would return every batch at once for good
+          if (isMembershipError(err)) endGeneration(err)
+          else log.debug({ err }, 'commit or heartbeat failed; the batch is fetched again')
           return
         }
       }

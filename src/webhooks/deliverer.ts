@@ -23,6 +23,7 @@ import type { Admin, Producer } from 'kafkajs'
 import type { Logger } from 'pino'
 import { Agent, request, type Dispatcher } from 'undici'
 import { sleep } from '../util/async.js'
+import { isMembershipError } from '../kafka/membership.js'
 import { createDeadLetterWriter, deadLetterTopicFor } from './dead-letter.js'
 import { envelopeBody, headerText } from './envelope.js'
 import { DEFAULT_BACKOFF, decide, resolvePolicy, type AttemptResult, type BackoffOptions, type RetryPolicy } from './retry-policy.js'
@@ -37,7 +38,6 @@ export const ERROR_BODY_BYTES = 1024
 const DRAIN_LIMIT_BYTES = 64 * 1024
 const REQUEST_ID_HEADER = 'x-request-id'
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
-const MEMBERSHIP_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID'])
 
 export interface DelivererDeps {
   getProducer: () => Promise<Producer>
@@ -277,9 +277,8 @@ export function createDeliverer (deps: DelivererDeps): Deliverer {
       a.heartbeatPending = true
       a.ctx.heartbeat().then(() => { a.heartbeatPending = false }, (err: unknown) => {
         a.heartbeatPending = false
-        const type = (err as { type?: unknown } | null)?.type
-        if (typeof type === 'string' && MEMBERSHIP_ERRORS.has(type)) {
-          stopDelivery(a, new Error(`group membership lost (${type})`))
+        if (isMembershipError(err)) {
+          stopDelivery(a, new Error(`group membership lost (${String((err as { type?: unknown }).type)})`))
         } else {
           log.warn({ groupId: a.ctx.groupId, err: errorText(err) }, 'consumer heartbeat failed during webhook delivery')
         }

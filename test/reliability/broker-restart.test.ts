@@ -1,0 +1,4 @@
+import t from 'tap'
+import { smallScenario } from './check.js'
+
+smallScenario(t, 'broker-restart')
