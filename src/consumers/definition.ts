@@ -145,9 +145,13 @@ function canonical (value: unknown): string {
   return JSON.stringify(value)
 }
 
-/** Content hash of a normalized definition (secrets included, so rotating one is a change). */
-export function definitionHash (def: GroupDefinition): string {
-  return createHash('sha256').update(canonical(def)).digest('hex').slice(0, 16)
+/**
+ * Content hash of a normalized definition (secrets included, so rotating one is a change). The salt is
+ * random per declaration and kept in Redis only: the hash shown by GET cannot be used to test guesses of
+ * a secret or header value against the rest of the definition, which GET shows.
+ */
+export function definitionHash (def: GroupDefinition, salt = ''): string {
+  return createHash('sha256').update(salt).update('\n').update(canonical(def)).digest('hex').slice(0, 16)
 }
 
 /** Whether a definition runs on `clientId`. */

@@ -15,7 +15,7 @@
  *   otherwise 409 (a round-robin group has one definition), unless `replace` (which then replaces all).
  */
 import type { Redis } from 'ioredis'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { AppError } from '../errors.js'
 import type { RegistryKeys } from '../registry/keys.js'
 import { luaScript } from '../registry/scripts.js'
@@ -23,6 +23,8 @@ import { appliesTo, definitionHash, scopesOverlap, type GroupDefinition } from '
 
 export interface Declaration {
   hash: string
+  /** Random per declaration (hex), mixed into `hash`; never shown. Absent in records written before it existed. */
+  salt?: string
   version: number
   createdAt: string
   updatedAt: string
@@ -121,14 +123,16 @@ export interface DefinitionStore {
 export function createDefinitionStore ({ redis, keys, now = () => new Date() }: { redis: Redis, keys: RegistryKeys, now?: () => Date }): DefinitionStore {
   function plan (current: GroupRecord | undefined, groupId: string, definition: GroupDefinition, replace: boolean): { outcome: PutOutcome, write: boolean } {
     const at = now().toISOString()
-    const hash = definitionHash(definition)
-    const fresh = (version: number, createdAt = at): Declaration => ({ hash, version, createdAt, updatedAt: at, definition })
+    const fresh = (version: number, createdAt = at): Declaration => {
+      const salt = randomBytes(16).toString('hex')
+      return { hash: definitionHash(definition, salt), salt, version, createdAt, updatedAt: at, definition }
+    }
     if (current === undefined) {
       const declaration = fresh(1)
       const record: GroupRecord = { groupId, hash: recordHash([declaration]), version: 1, updatedAt: at, declarations: [declaration] }
       return { outcome: { groupId, result: 'created', record, declaration, replaced: [] }, write: true }
     }
-    const same = current.declarations.find(d => d.hash === hash)
+    const same = current.declarations.find(d => definitionHash(definition, d.salt) === d.hash)
     if (same !== undefined) return { outcome: { groupId, result: 'unchanged', record: current, declaration: same, replaced: [] }, write: false }
 
     const overlapping = current.declarations.filter(d => scopesOverlap(d.definition, definition))

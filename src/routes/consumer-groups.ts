@@ -41,7 +41,7 @@ export const GroupStatusSchema = Type.Object({
 const DeclarationViewSchema = Type.Intersect([
   DefinitionViewSchema,
   Type.Object({
-    hash: Type.String({ description: 'Content hash of this declaration (secrets included, never revealed)' }),
+    hash: Type.String({ description: 'Salted content hash of this declaration: changes whenever the declaration does, secrets included (the salt stays in Redis, so it reveals nothing about them)' }),
     version: Type.Integer({ description: 'Bumped each time the declaration for these instances is replaced' }),
     createdAt: Type.String({ description: 'When this declaration was stored (ISO 8601)' }),
     updatedAt: Type.String({ description: 'When this declaration last changed (ISO 8601)' })

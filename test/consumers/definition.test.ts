@@ -24,6 +24,8 @@ t.test('normalisation applies defaults and sorts, so equal definitions hash equa
   const reordered = normalizeDefinition({ ...input(), topics: [{ name: 'a', partitions: [0] }, { name: 'b', partitions: [1, 3] }], fromBeginning: false, concurrency: 6 })
   t.equal(definitionHash(reordered), definitionHash(def))
   t.not(definitionHash(normalizeDefinition(input({ webhook: { url: 'https://hooks.example.com/x', secrets: ['whsec_b3RoZXJvdGhlcm90aGVyb3RoZXJvdGhlcg=='] } }))), definitionHash(def), 'a new secret is a change')
+  t.equal(definitionHash(reordered, 'ab12'), definitionHash(def, 'ab12'), 'equal under one salt')
+  t.not(definitionHash(def, 'ab12'), definitionHash(def, 'cd34'), 'the salt changes the hash, so a shown hash cannot be recomputed from the view')
 })
 
 t.test('the view never contains secrets or header values', async t => {

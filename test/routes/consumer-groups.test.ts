@@ -3,6 +3,7 @@ import { build, captureLogger, uniqueName, waitFor } from '../helpers/build.js'
 import { startReceiver } from '../consumers/helpers/receiver.js'
 import { FAST_CONSUMER, createTopic, gateway, registryKey } from '../consumers/helpers/kafka.js'
 import { generateSecret } from '../../src/webhooks/signing.js'
+import { definitionHash, normalizeDefinition, type GroupDefinitionInput } from '../../src/consumers/definition.js'
 
 const HOOK = 'http://127.0.0.1:9/hook'
 
@@ -134,6 +135,8 @@ t.test('definitions: 201 created, 200 idempotent, 409 on conflict, ?replace=true
   t.equal(view.declarations[0].fromBeginning, true)
   t.notOk(one.body.includes('top-secret-value'), 'header values are never returned')
   t.notOk(one.body.includes(secret.slice(6, 20)), 'secrets are never returned')
+  t.notOk('salt' in view.declarations[0], 'the hash salt is never returned')
+  t.not(view.declarations[0].hash, definitionHash(normalizeDefinition(changed as GroupDefinitionInput)), 'the shown hash is salted: not recomputable from the view plus a guessed secret')
 
   await waitFor('the instance to run the group', async () => {
     const r = (await app.inject({ method: 'GET', url: `/consumer-groups/${gid}` })).json()
