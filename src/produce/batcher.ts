@@ -43,6 +43,8 @@ export interface BatcherDeps {
   mapError: (err: unknown, topics: string[]) => AppError
   /** Called after every batch (must not throw). */
   observer?: ProduceObserver
+  /** Called when records kafkajs left unanswered are sent again (must not throw). */
+  onResend?: (records: number, attempt: number) => void
 }
 
 export interface BatcherStats {
@@ -91,6 +93,19 @@ interface Gathering {
 
 const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`
 
+/** How often the records of partitions kafkajs left unanswered are sent again before the batch fails. */
+const MISSING_PARTITION_RESENDS = 3
+
+function topicMessagesOf (records: OutRecord[]): TopicMessages[] {
+  const perTopic = new Map<string, Message[]>()
+  for (const r of records) {
+    let messages = perTopic.get(r.topic)
+    if (messages === undefined) perTopic.set(r.topic, messages = [])
+    messages.push({ key: r.key, value: r.value, partition: r.partition, headers: r.headers })
+  }
+  return [...perTopic].map(([topic, messages]) => ({ topic, messages }))
+}
+
 export function createBatcher (deps: BatcherDeps): Batcher {
   const { lingerMs, maxBatchRecords, maxBatchBytes, observer } = deps
   const gathering = new Map<string, Gathering>()
@@ -109,7 +124,6 @@ export function createBatcher (deps: BatcherDeps): Batcher {
   async function write (batch: Gathering): Promise<void> {
     const started = performance.now()
     const { records, options } = batch
-    const perTopic = new Map<string, Message[]>()
     const indexInPartition = new Array<number>(records.length)
     const seen = new Map<string, number>()
     const topicStats: Record<string, { records: number, bytes: number }> = {}
@@ -119,24 +133,30 @@ export function createBatcher (deps: BatcherDeps): Batcher {
       const n = seen.get(k) ?? 0
       indexInPartition[i] = n
       seen.set(k, n + 1)
-      let messages = perTopic.get(r.topic)
-      if (messages === undefined) {
-        messages = []
-        perTopic.set(r.topic, messages)
-      }
-      messages.push({ key: r.key, value: r.value, partition: r.partition, headers: r.headers })
       const ts = topicStats[r.topic] ??= { records: 0, bytes: 0 }
       ts.records++
       ts.bytes += r.payloadBytes
     }
-    const topicMessages: TopicMessages[] = [...perTopic].map(([topic, messages]) => ({ topic, messages }))
-    const topics = [...perTopic.keys()]
+    const topicMessages = topicMessagesOf(records)
+    const topics = topicMessages.map(tm => tm.topic)
 
     let offsets: Array<string | undefined>
     let error: AppError | undefined
     try {
       const producer = await deps.getProducer()
-      const metadata = await producer.sendBatch({ topicMessages, acks: options.acks, timeout: options.timeout, compression: compressionType(options.compression) })
+      const sendOptions = { acks: options.acks, timeout: options.timeout, compression: compressionType(options.compression) }
+      const metadata = await producer.sendBatch({ topicMessages, ...sendOptions })
+      // kafkajs can answer without some partitions: when a partition's leader moves to a broker that already
+      // answered for others, its retry skips that broker (producer/sendMessages.js keeps one response per
+      // broker). Those records were refused, not written: send them again, each partition whole, so
+      // baseOffset + index still holds
+      for (let attempt = 1; options.acks !== 0 && attempt <= MISSING_PARTITION_RESENDS; attempt++) {
+        const answered = new Set(metadata.map(m => tpKey(m.topicName, m.partition)))
+        const missing = records.filter(r => !answered.has(tpKey(r.topic, r.partition)))
+        if (missing.length === 0) break
+        deps.onResend?.(missing.length, attempt)
+        metadata.push(...await producer.sendBatch({ topicMessages: topicMessagesOf(missing), ...sendOptions }))
+      }
       offsets = options.acks === 0 ? new Array<undefined>(records.length).fill(undefined) : offsetsOf(records, indexInPartition, metadata)
     } catch (err) {
       error = deps.mapError(err, topics)
@@ -177,7 +197,9 @@ export function createBatcher (deps: BatcherDeps): Batcher {
     }
     return records.map((r, i) => {
       const b = base.get(tpKey(r.topic, r.partition))
-      if (b === undefined) throw new AppError(502, 'GW_KAFKA_REJECTED', `Kafka acknowledged the batch without an offset for ${r.topic}/${r.partition}`)
+      if (b === undefined) {
+        throw new AppError(503, 'GW_KAFKA_UNAVAILABLE', `Kafka answered without an offset for ${r.topic}/${r.partition} (its leader moving?) after ${MISSING_PARTITION_RESENDS} resends; retry`, { retryAfterSeconds: 1 })
+      }
       return (b + BigInt(indexInPartition[i] as number)).toString()
     })
   }

@@ -90,7 +90,8 @@ export function createProduceService (deps: ProduceServiceDeps): ProduceService 
     maxBatchRecords: config.maxBatchRecords,
     maxBatchBytes: config.maxBatchBytes,
     mapError: (err, t) => mapKafkaError(err, { topics: t }),
-    observer: emit
+    observer: emit,
+    onResend: (records, attempt) => { log.warn({ records, attempt }, 'Kafka answered a batch without some partitions (leader moved); sending their records again') }
   })
 
   /** kafkajs' partitioner wants partition metadata; ids are enough for it (leader only marks availability). */
