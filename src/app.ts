@@ -24,6 +24,8 @@ import { createDeliveryEvents } from './consumers/delivery-events.js'
 import { wireMetrics } from './metrics/wire.js'
 import { createDeliverer, userAgentFor } from './webhooks/deliverer.js'
 import { openapiInfo } from './openapi-info.js'
+import { registryKeys } from './registry/keys.js'
+import { createLiveness } from './registry/liveness.js'
 
 export interface BuildOptions {
   config: Config
@@ -78,7 +80,9 @@ export async function buildApp ({ config, logger }: BuildOptions): Promise<Fasti
 
   await app.register(healthRoutes)
   await app.register(openapiRoutes)
-  await app.register(producePlugin, { config, logger: log })
+  // one heartbeat per instance: the supervisor keeps it, Idempotency-Key markers name it
+  const liveness = createLiveness({ redis: app.redis.redis, keys: registryKeys(config.registry.key), clientId: config.kafka.clientId, heartbeatMs: config.registry.heartbeatMs })
+  await app.register(producePlugin, { config, logger: log, owner: { alive: liveness.aliveKey, token: liveness.token } })
   // consumer groups deliver through the webhook engine; registered last so it closes first (before Kafka and Redis)
   const deliveryEvents = createDeliveryEvents(log)
   const deliverer = createDeliverer({
@@ -90,7 +94,7 @@ export async function buildApp ({ config, logger }: BuildOptions): Promise<Fasti
     allowedHosts: config.webhooks.allowedHosts,
     observer: deliveryEvents.emit
   })
-  await app.register(consumersPlugin, { config, logger: log, deliverer, deliveryEvents })
+  await app.register(consumersPlugin, { config, logger: log, deliverer, deliveryEvents, liveness })
   // produce and delivery events, consumer lag and the heartbeat age feed the Prometheus metrics
   const unwire = wireMetrics(app.metrics, { produce: app.produce, deliveries: deliveryEvents, consumers: app.consumerSupervisor })
   app.addHook('onClose', async () => { unwire() })

@@ -13,6 +13,8 @@ export interface Config {
   shutdownTimeoutMs: number
   /** Between readiness turning 503 and the listener closing: time for load balancers to notice. */
   shutdownDrainMs: number
+  /** How long webhook deliveries in flight may finish when a consumer stops (shutdown, DELETE, redefinition). */
+  shutdownDeliveryGraceMs: number
   apiKeys: string[]
   kafka: {
     brokers: string[]
@@ -151,6 +153,7 @@ export function loadConfig (env: Env = process.env): Config {
     requestTimeoutMs: r.int('REQUEST_TIMEOUT_MS', 60_000, 1000, 3_600_000),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 25_000, 1000, 600_000),
     shutdownDrainMs: r.int('SHUTDOWN_DRAIN_MS', 0, 0, 300_000),
+    shutdownDeliveryGraceMs: 0,
     apiKeys: r.list('API_KEYS', []),
     kafka: {
       brokers,
@@ -188,6 +191,13 @@ export function loadConfig (env: Env = process.env): Config {
 
   if (config.shutdownDrainMs > 0 && config.shutdownDrainMs >= config.shutdownTimeoutMs) {
     r.problems.push(`SHUTDOWN_DRAIN_MS: must be less than SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs}), which bounds the whole shutdown including the drain (got ${config.shutdownDrainMs})`)
+  }
+
+  // default: 5 s, or half of what the drain leaves of the shutdown bound when that is shorter
+  const graceDefault = Math.min(5000, Math.max(0, Math.floor((config.shutdownTimeoutMs - config.shutdownDrainMs) / 2)))
+  config.shutdownDeliveryGraceMs = r.int('SHUTDOWN_DELIVERY_GRACE_MS', graceDefault, 0, 300_000)
+  if (config.shutdownDeliveryGraceMs > 0 && config.shutdownDrainMs + config.shutdownDeliveryGraceMs >= config.shutdownTimeoutMs) {
+    r.problems.push(`SHUTDOWN_DELIVERY_GRACE_MS: with SHUTDOWN_DRAIN_MS (${config.shutdownDrainMs}) it must stay below SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs}), which bounds the whole shutdown (got ${config.shutdownDeliveryGraceMs})`)
   }
 
   if (r.problems.length > 0) throw new ConfigError(r.problems)

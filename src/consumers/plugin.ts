@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/env.js'
 import { createTopicMetadataCache } from '../kafka/topics.js'
 import { registryKeys } from '../registry/keys.js'
-import { createLiveness } from '../registry/liveness.js'
+import type { Liveness } from '../registry/liveness.js'
 import { createRegistry } from '../registry/registry.js'
 import consumerGroupRoutes from '../routes/consumer-groups.js'
 import consumerRoutes from '../routes/consumers.js'
@@ -28,6 +28,8 @@ export interface ConsumersPluginOptions {
   deliverer: Deliverer
   /** The deliverer's events (its observer): they feed the status counters per group and partition. */
   deliveryEvents?: DeliveryEvents
+  /** This instance's heartbeat (registry/liveness.ts), shared with the produce plugin's Idempotency-Key markers. */
+  liveness: Liveness
 }
 
 /**
@@ -37,13 +39,12 @@ export interface ConsumersPluginOptions {
  * stops every consumer (leaving their groups), removes this instance's registry entry, status and
  * heartbeat, then closes the deliverer.
  */
-export default fp<ConsumersPluginOptions>(async (app, { config, logger, deliverer, deliveryEvents }) => {
+export default fp<ConsumersPluginOptions>(async (app, { config, logger, deliverer, deliveryEvents, liveness }) => {
   const keys = registryKeys(config.registry.key)
   const redis = app.redis.redis
   const clientId = config.kafka.clientId
   const registry = createRegistry({ redis, keys, logger })
   const store = createDefinitionStore({ redis, keys })
-  const liveness = createLiveness({ redis, keys, clientId, heartbeatMs: config.registry.heartbeatMs })
   const lagAdmin = createLagAdmin(app.kafka.kafka)
   const supervisor = createSupervisor({
     clientId,
@@ -56,7 +57,8 @@ export default fp<ConsumersPluginOptions>(async (app, { config, logger, delivere
     liveness,
     store,
     logger,
-    lagAdmin
+    lagAdmin,
+    stopGraceMs: config.shutdownDeliveryGraceMs
   })
   const unsubscribe = deliveryEvents?.subscribe(e => { supervisor.onDeliveryEvent(e) })
   const service = createConsumerService({

@@ -168,8 +168,11 @@ export interface GroupRunner {
   /** Stores measured lag (partitions not listed keep their previous value). */
   applyLag (lag: readonly PartitionLag[], at: Date): void
   start (): Promise<void>
-  /** Aborts deliveries in flight (not committed: re-delivered later), leaves the group, disconnects. */
-  stop (): Promise<void>
+  /**
+   * Starts no further record, gives deliveries in flight up to `graceMs` to finish (their offsets are then
+   * committed), aborts what is still running (uncommitted: delivered again later), leaves the group, disconnects.
+   */
+  stop (graceMs?: number): Promise<void>
 }
 
 function errorText (err: unknown): string {
@@ -214,6 +217,9 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
   let commits = newCommitState()
   let stopping: Promise<void> | undefined
   let starting: Promise<void> | undefined
+  // set by stop(graceMs): batches start no further record and wait on it, so nothing is fetched again
+  let finishing: Promise<void> | undefined
+  let onIdle: (() => void) | undefined
 
   const touch = (): void => { updatedAtMs = Date.now() }
 
@@ -325,6 +331,10 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
     try {
       for (const message of batch.messages) {
         if (!isRunning() || isStale() || signal.aborted) return
+        if (finishing !== undefined) {
+          await finishing
+          return
+        }
         const record = toConsumedRecord(batch.topic, batch.partition, message)
         let outcome
         pstats.inFlight++
@@ -342,6 +352,7 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
         } finally {
           pstats.inFlight--
           inFlight--
+          if (inFlight === 0) onIdle?.()
         }
         if (outcome.outcome === 'aborted') return
         if (outcome.outcome === 'delivered') {
@@ -550,9 +561,23 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
       starting ??= run()
       return starting
     },
-    async stop () {
+    async stop (graceMs = 0) {
       stopping ??= (async () => {
         if (state !== 'failed') state = 'stopping'
+        touch()
+        if (graceMs > 0 && inFlight > 0 && !generation.signal.aborted) {
+          log.info({ inFlight, graceMs }, 'stopping: deliveries in flight may finish first')
+          let release: () => void = () => {}
+          finishing = new Promise<void>(resolve => { release = resolve })
+          onIdle = release
+          const timer = setTimeout(release, graceMs)
+          await finishing
+          clearTimeout(timer)
+          onIdle = undefined
+          if (inFlight > 0) log.warn({ inFlight }, 'stopping: deliveries still in flight after the grace are aborted (delivered again later)')
+        } else {
+          finishing = Promise.resolve()
+        }
         running = false
         generation.abort(new Error('consumer stopping'))
         touch()

@@ -49,6 +49,8 @@ export interface SupervisorDeps {
   logger: Logger
   /** For lag measurement (committed offsets and high watermarks); without it lag stays unknown. */
   lagAdmin?: LagAdmin
+  /** How long deliveries in flight may finish when a consumer stops (shutdown, DELETE, redefinition); default 0. */
+  stopGraceMs?: number
   /** Builds a group's runner; tests may substitute it. */
   createRunner?: typeof createGroupRunner
 }
@@ -167,12 +169,12 @@ export function createSupervisor (deps: SupervisorDeps): Supervisor {
     void runner.start()
   }
 
-  async function stopSlot (groupId: string, why: string): Promise<void> {
+  async function stopSlot (groupId: string, why: string, graceMs = deps.stopGraceMs ?? 0): Promise<void> {
     const slot = slots.get(groupId)
     if (slot === undefined) return
     slots.delete(groupId)
     log.info({ groupId, why }, 'stopping consumer')
-    await slot.runner.stop()
+    await slot.runner.stop(graceMs)
     if (why === 'stopped by request') stoppedByRequest.set(groupId, slot.runner.status())
   }
 
@@ -283,7 +285,7 @@ export function createSupervisor (deps: SupervisorDeps): Supervisor {
         log.error({ event: 'ERROR', clientId }, `another instance took KAFKA_CLIENT_ID "${clientId}" (its heartbeat key holds another token): stopping this instance's consumers`)
       }
       owner = false
-      await Promise.all([...slots.keys()].map(g => stopSlot(g, 'clientId taken by another instance')))
+      await Promise.all([...slots.keys()].map(g => stopSlot(g, 'clientId taken by another instance', 0)))
       return
     }
     if (refreshed === 'reacquired' && owner) {
@@ -328,7 +330,8 @@ export function createSupervisor (deps: SupervisorDeps): Supervisor {
    */
   function startHeartbeat (): void {
     beat = setInterval(() => {
-      if (closed || !owner) return
+      // runs on after close() began, until the release: consumers finishing deliveries must not let it expire
+      if (beat === undefined || !owner) return
       liveness.refresh()
         .catch(() => { /* the next tick reports Redis trouble */ })
     }, heartbeatMs)
@@ -378,9 +381,10 @@ export function createSupervisor (deps: SupervisorDeps): Supervisor {
       if (closed) return
       closed = true
       clearTimeout(timer)
-      clearInterval(beat)
       await chain
       await Promise.all([...slots.keys()].map(g => stopSlot(g, 'shutdown')))
+      clearInterval(beat)
+      beat = undefined
       if (!started) return
       try {
         if (owner && !(await liveness.release())) log.warn('heartbeat key held by another token at shutdown: left alone')

@@ -5,7 +5,9 @@
  * - a failure releases the key, so a retry really retries (a 504 says the outcome is unknown: the
  *   records may have been written, and the retry may write them again);
  * - a retry with the same key and body gets the stored answer and produces nothing; with another body → 422;
- *   while the first is still running → 409.
+ *   while the first is still running → 409 — unless the instance that took the key is gone (its
+ *   heartbeat key no longer holds its token: killed, or restarted): then the retry takes the key over at
+ *   once instead of waiting for the marker to expire.
  */
 import { createHash, randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
@@ -32,11 +34,15 @@ export interface IdempotencyDeps {
   ttlSeconds: number
   /** How long an in-progress marker lives if its instance dies mid-request (default 60 s, at most the TTL). */
   inProgressMs?: number
+  /** This instance's heartbeat key and token (registry/liveness.ts), written into markers so others can tell it is gone. */
+  owner?: MarkerOwner
   logger: Logger
 }
 
+export interface MarkerOwner { alive: string, token: string }
+
 type Stored =
-  | { state: 'in-progress', hash: string, token: string }
+  | { state: 'in-progress', hash: string, token: string, owner?: MarkerOwner }
   | { state: 'done', hash: string, status: 200 | 202, body: ProduceResponse }
 
 /** JSON with object keys sorted at every level: equal bodies hash equally whatever their key order. */
@@ -58,12 +64,15 @@ export function assertIdempotencyKey (key: string): void {
 }
 
 const COMPARE_AND_SET = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end return 0`
+/** KEYS idempotency record, owner's heartbeat key; ARGV stored marker, owner token, new marker, ms → 1 taken over, 0 not. */
+const TAKE_OVER = `if redis.call('GET', KEYS[1]) == ARGV[1] and redis.call('GET', KEYS[2]) ~= ARGV[2] then redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4]) return 1 end return 0`
 const COMPARE_AND_DEL = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
 
-export function createIdempotencyStore ({ redis, keys, ttlSeconds, inProgressMs = 60_000, logger }: IdempotencyDeps): IdempotencyStore {
+export function createIdempotencyStore ({ redis, keys, ttlSeconds, inProgressMs = 60_000, owner, logger }: IdempotencyDeps): IdempotencyStore {
   const log = logger.child({ component: 'idempotency' })
   const markerMs = Math.max(1000, Math.min(inProgressMs, ttlSeconds * 1000))
-  const marker = (hash: string, token: string): string => JSON.stringify({ state: 'in-progress', hash, token } satisfies Stored)
+  const marker = (hash: string, token: string): string =>
+    JSON.stringify((owner !== undefined ? { state: 'in-progress', hash, token, owner } : { state: 'in-progress', hash, token }) satisfies Stored)
 
   async function redisCall<T> (fn: () => Promise<T>): Promise<T> {
     try {
@@ -95,6 +104,14 @@ export function createIdempotencyStore ({ redis, keys, ttlSeconds, inProgressMs 
             { details: [{ field: 'headers/idempotency-key', rule: 'sameBody', message: 'a retry must send the same body as the first request' }] })
         }
         if (stored.state === 'in-progress') {
+          if (stored.owner !== undefined) {
+            const { alive, token: ownerToken } = stored.owner
+            const taken = await redisCall(() => redis.eval(TAKE_OVER, 2, redisKey, alive, raw, ownerToken, marker(hash, token), markerMs))
+            if (taken === 1) {
+              log.warn({ redisKey, owner: alive }, 'Idempotency-Key taken over from an instance that is gone; its records may have been written already')
+              return { kind: 'new', token }
+            }
+          }
           throw new AppError(409, 'GW_IDEMPOTENCY_IN_PROGRESS', 'a request with this Idempotency-Key is still being processed; retry shortly',
             { retryAfterSeconds: 1, details: [{ field: 'headers/idempotency-key', rule: 'inProgress', message: 'the first request has not finished' }] })
         }

@@ -6,7 +6,7 @@ import { createTopicMetadataCache } from '../kafka/topics.js'
 import { createArrivalResolver } from '../registry/arrival.js'
 import { registryKeys } from '../registry/keys.js'
 import messageRoutes from '../routes/messages.js'
-import { createIdempotencyStore } from './idempotency.js'
+import { createIdempotencyStore, type MarkerOwner } from './idempotency.js'
 import { createProduceService, type ProduceService } from './service.js'
 import type { ProduceObserver } from './types.js'
 
@@ -19,6 +19,8 @@ declare module 'fastify' {
 export interface ProducePluginOptions {
   config: Config
   logger: Logger
+  /** This instance's heartbeat key and token: Idempotency-Key markers name it, so a retry can tell it is gone. */
+  owner?: MarkerOwner
   /** Metrics hook: called after every Kafka batch and every produce request. */
   observer?: ProduceObserver
 }
@@ -33,7 +35,7 @@ export interface ProducePluginOptions {
  * and refuses new produces (503 GW_SHUTTING_DOWN). So every request that got, or will get, a 2xx was
  * acknowledged by Kafka before the producer disconnects.
  */
-export default fp<ProducePluginOptions>(async (app, { config, logger, observer }) => {
+export default fp<ProducePluginOptions>(async (app, { config, logger, owner, observer }) => {
   const keys = registryKeys(config.registry.key)
   const getAdmin = (): Promise<Admin> => app.kafka.connectedAdmin()
   const service = createProduceService({
@@ -45,6 +47,7 @@ export default fp<ProducePluginOptions>(async (app, { config, logger, observer }
       keys,
       ttlSeconds: config.produce.idempotencyTtlSeconds,
       inProgressMs: config.requestTimeoutMs + 5000,
+      ...(owner !== undefined ? { owner } : {}),
       logger
     }),
     config: config.produce,

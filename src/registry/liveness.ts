@@ -54,6 +54,8 @@ export type RefreshResult = 'refreshed' | 'reacquired' | 'taken'
 
 export interface Liveness {
   readonly token: string
+  /** The heartbeat key (`<key>:alive:<clientId>`), which holds `token` while this instance lives. */
+  readonly aliveKey: string
   readonly ttlMs: number
   /** Wall-clock ms of the last successful acquire or refresh; undefined before the first one and after release. */
   readonly lastRefreshedAt: number | undefined
@@ -75,6 +77,7 @@ export function createLiveness ({ redis, keys, clientId, heartbeatMs }: { redis:
 
   return {
     token,
+    aliveKey,
     ttlMs,
     get lastRefreshedAt () { return lastRefreshedAt },
     async acquire () {

@@ -56,11 +56,13 @@ interface Hook {
   url: string
   /** Request bodies' `value`s, in arrival order (2xx answers only, or every arrival for a hanging hook). */
   values: string[]
+  /** Every request's `value` as it arrives (before any answer). */
+  arrivals: string[]
 }
 
 /** A node:http webhook receiver on port 0: answers 204 after `delayMs`, or never when `hang`. */
 async function startHook (t: Test, opts: { delayMs?: number, hang?: boolean } = {}): Promise<Hook> {
-  const hook: Hook = { url: '', values: [] }
+  const hook: Hook = { url: '', values: [], arrivals: [] }
   const hanging = new Set<ServerResponse>()
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []
@@ -68,6 +70,7 @@ async function startHook (t: Test, opts: { delayMs?: number, hang?: boolean } = 
     req.on('end', () => {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { value: unknown }
       const value = typeof body.value === 'string' ? body.value : JSON.stringify(body.value)
+      hook.arrivals.push(value)
       if (opts.hang === true) {
         hook.values.push(value)
         hanging.add(res)
@@ -164,6 +167,15 @@ t.test('SHUTDOWN_DRAIN_MS: default 0, validated, and shorter than SHUTDOWN_TIMEO
   t.throws(() => loadConfig({ SHUTDOWN_DRAIN_MS: 'soon' }), ConfigError)
   t.throws(() => loadConfig({ SHUTDOWN_DRAIN_MS: '-1' }), ConfigError)
   t.throws(() => loadConfig({ SHUTDOWN_DRAIN_MS: '25000', SHUTDOWN_TIMEOUT_MS: '25000' }), /SHUTDOWN_DRAIN_MS: must be less than SHUTDOWN_TIMEOUT_MS/)
+})
+
+t.test('SHUTDOWN_DELIVERY_GRACE_MS: 5 s by default, less when the shutdown bound is short, validated against it', async t => {
+  t.equal(loadConfig({}).shutdownDeliveryGraceMs, 5000)
+  t.equal(loadConfig({ SHUTDOWN_TIMEOUT_MS: '4000' }).shutdownDeliveryGraceMs, 2000, 'half of the bound')
+  t.equal(loadConfig({ SHUTDOWN_TIMEOUT_MS: '10000', SHUTDOWN_DRAIN_MS: '8000' }).shutdownDeliveryGraceMs, 1000, 'half of what the drain leaves')
+  t.equal(loadConfig({ SHUTDOWN_DELIVERY_GRACE_MS: '0' }).shutdownDeliveryGraceMs, 0, '0 aborts deliveries at once')
+  t.throws(() => loadConfig({ SHUTDOWN_DELIVERY_GRACE_MS: '20000', SHUTDOWN_DRAIN_MS: '5000' }), /SHUTDOWN_DELIVERY_GRACE_MS: with SHUTDOWN_DRAIN_MS \(5000\) it must stay below SHUTDOWN_TIMEOUT_MS \(25000\)/)
+  t.throws(() => loadConfig({ SHUTDOWN_DELIVERY_GRACE_MS: 'later' }), ConfigError)
 })
 
 t.test('SIGTERM during steady produce and delivery: readiness 503 first, nothing accepted is lost, no registry entry left, clean exit', async t => {
@@ -402,4 +414,32 @@ t.test('a webhook that never answers does not hold the shutdown; its record stay
   t.same([await redis.hexists(key, clientId), await redis.exists(keys.alive(clientId)), await redis.exists(keys.status(clientId))], [0, 0, 0], 'registry entries gone')
   const { groups } = await admin.describeGroups([groupId])
   t.equal(groups[0]?.state, 'Empty', 'the group is Empty')
+})
+
+t.test('a delivery in flight at SIGTERM finishes within SHUTDOWN_DELIVERY_GRACE_MS and is committed', async t => {
+  const key = uniqueName('registry')
+  const clientId = uniqueName('gw-sd4')
+  const redis = await redisFor(t, key)
+  const { admin } = await kafkaFor(t)
+  const topic = await createTopic(admin, 1)
+  const hook = await startHook(t, { delayMs: 2000 })
+  const groupId = uniqueName('sd-grace')
+  const gw = await startGateway(t, childEnv(key, clientId, { SHUTDOWN_DELIVERY_GRACE_MS: '8000' }))
+  await defineGroup(gw, groupId, topic, { url: hook.url, timeoutMs: 30_000 })
+  await waitForJoin(redis, key, clientId, groupId)
+  const res = await fetch(`${gw.base}/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ topic, messages: [{ value: 'slow-but-answered' }, { value: 'not-started' }] })
+  })
+  t.equal(res.status, 200, await res.text())
+  await waitFor('the webhook to receive the first record', () => hook.arrivals.includes('slow-but-answered'), 30_000)
+
+  gw.child.kill('SIGTERM')
+  const { code } = await gw.exited
+  t.equal(code, 0, 'clean exit')
+  t.same(hook.values, ['slow-but-answered'], 'the delivery in flight was answered 2xx; the next record was not started')
+  const offsets = await admin.fetchOffsets({ groupId, topics: [topic] })
+  t.equal(offsets[0]?.partitions[0]?.offset, '1', 'its offset was committed before the group was left: no redelivery')
+  t.ok(gw.lines().some(l => l.msg === 'stopping: deliveries in flight may finish first'), 'the grace was logged')
 })

@@ -64,6 +64,36 @@ t.test('the store on real Redis: SET NX marker, 409 in progress, 422 on another 
   t.match(JSON.parse(await redis.get(keys.idempotency(late)) ?? '{}'), { state: 'in-progress', token: fast.kind === 'new' ? fast.token : '' })
 })
 
+t.test('a marker whose instance is gone (heartbeat key lost or holding another token) is taken over at once', async t => {
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0')
+  const keys = registryKeys(uniqueName('registry'))
+  const owner = { alive: keys.alive('gw-a'), token: 'token-a' }
+  t.teardown(async () => {
+    await redis.del(owner.alive)
+    redis.disconnect()
+  })
+  // a long marker: only the owner check can free it within the test
+  const a = createIdempotencyStore({ redis, keys, ttlSeconds: 600, inProgressMs: 600_000, owner, logger })
+  const b = createIdempotencyStore({ redis, keys, ttlSeconds: 600, inProgressMs: 600_000, owner: { alive: keys.alive('gw-b'), token: 'token-b' }, logger })
+  const key = uniqueName('k')
+  await redis.set(owner.alive, owner.token, 'PX', 60_000)
+  const first = await a.begin(key, 'h')
+  if (first.kind !== 'new') throw new Error('unreachable')
+  // the owner lives: 409
+  await t.rejects(b.begin(key, 'h'), { statusCode: 409, code: 'GW_IDEMPOTENCY_IN_PROGRESS' })
+
+  await redis.set(owner.alive, 'token-of-a-restarted-a', 'PX', 60_000)
+  const taken = await b.begin(key, 'h')
+  t.equal(taken.kind, 'new', 'the owner restarted (another token): taken over')
+  // b lives: 409
+  await redis.set(keys.alive('gw-b'), 'token-b', 'PX', 60_000)
+  await t.rejects(a.begin(key, 'h'), { statusCode: 409, code: 'GW_IDEMPOTENCY_IN_PROGRESS' })
+  await a.complete(key, first.token, 'h', 200, { results: [] })
+  t.match(JSON.parse(await redis.get(keys.idempotency(key)) ?? '{}'), { state: 'in-progress', owner: { alive: keys.alive('gw-b') } }, 'the old owner completing late does not overwrite the new marker')
+  await redis.del(keys.alive('gw-b'))
+  t.equal((await a.begin(key, 'h')).kind, 'new', 'b died (heartbeat key gone): taken over')
+})
+
 t.test('Redis unreachable → 503 GW_REDIS_UNAVAILABLE', async t => {
   const redis = new Redis('redis://127.0.0.1:1/0', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null })
   redis.on('error', () => undefined)
