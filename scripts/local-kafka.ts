@@ -18,11 +18,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { homedir, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { runIfEntry } from './lib/cli.js'
 import { keepDirOnExit, killOnExit, removeDirOnExit, runUntilSignal } from './lib/exit-cleanup.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import kafkajs from 'kafkajs'
@@ -509,15 +509,6 @@ function logTail (file: string, lines = 40): string {
 // ---------------------------------------------------------------------------------------------
 // CLI
 
-function isMain (): boolean {
-  const arg = process.argv[1]
-  if (arg === undefined) return false
-  try {
-    return realpathSync(arg) === realpathSync(fileURLToPath(import.meta.url))
-  } catch {
-    return false
-  }
-}
 
 function flag (args: string[], name: string): string | undefined {
   const i = args.indexOf(name)
@@ -553,9 +544,4 @@ async function main (argv: string[]): Promise<void> {
   runUntilSignal('kafka', () => cluster.stop())
 }
 
-if (isMain()) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err)
-    process.exit(1)
-  })
-}
+runIfEntry(import.meta.url, main)

@@ -10,11 +10,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { accessSync, closeSync, constants, mkdtempSync, openSync, readFileSync, realpathSync, rmSync } from 'node:fs'
+import { accessSync, closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { runIfEntry } from './lib/cli.js'
 import { keepDirOnExit, killOnExit, removeDirOnExit, runUntilSignal } from './lib/exit-cleanup.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -189,15 +189,6 @@ function tailOf (file: string): string {
 // ---------------------------------------------------------------------------------------------
 // CLI
 
-function isMain (): boolean {
-  const arg = process.argv[1]
-  if (arg === undefined) return false
-  try {
-    return realpathSync(arg) === realpathSync(fileURLToPath(import.meta.url))
-  } catch {
-    return false
-  }
-}
 
 async function main (argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv
@@ -214,9 +205,4 @@ async function main (argv: string[]): Promise<void> {
   runUntilSignal('redis', () => redis.stop())
 }
 
-if (isMain()) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err)
-    process.exit(1)
-  })
-}
+runIfEntry(import.meta.url, main)

@@ -126,6 +126,16 @@ async function defineGroup (gw: Gateway, groupId: string, topic: string, webhook
   if (!res.ok) throw new Error(`POST /consumer-groups answered ${res.status}: ${text}`)
 }
 
+/** POST /messages with `values` as one batch; the body is read, so the connection is free again. */
+async function postValues (gw: Gateway, topic: string, values: string[]): Promise<{ status: number, body: string }> {
+  const res = await fetch(`${gw.base}/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ topic, messages: values.map(value => ({ value })) })
+  })
+  return { status: res.status, body: await res.text() }
+}
+
 /** Waits until the instance's registry entry lists the group (it joined and was assigned partitions). */
 async function waitForJoin (redis: Redis, key: string, clientId: string, groupId: string): Promise<void> {
   await waitFor(`${clientId} to join ${groupId}`, async () => (await redis.hget(key, clientId))?.includes(groupId), 45_000, 100)
@@ -204,12 +214,7 @@ t.test('SIGTERM during steady produce and delivery: readiness 503 first, nothing
     for (let i = 0; !stop; i++) {
       const id = `m-${w}-${i}`
       try {
-        const res = await fetch(`${gw.base}/messages`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ topic, messages: [{ value: id }] })
-        })
-        await res.arrayBuffer()
+        const res = await postValues(gw, topic, [id])
         if (res.status >= 200 && res.status < 300) accepted.add(id)
         else refused.set(res.status, (refused.get(res.status) ?? 0) + 1)
       } catch (err) {
@@ -321,12 +326,7 @@ t.test('without a drain (the default): requests in flight at SIGTERM are answere
     for (let i = 0; !stop; i++) {
       const id = `n-${w}-${i}`
       try {
-        const res = await fetch(`${gw.base}/messages`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ topic, messages: [{ value: id }] })
-        })
-        await res.arrayBuffer()
+        const res = await postValues(gw, topic, [id])
         if (res.status >= 200 && res.status < 300) accepted.add(id)
         const k = String(res.status)
         outcomes.set(k, (outcomes.get(k) ?? 0) + 1)
@@ -394,12 +394,8 @@ t.test('a webhook that never answers does not hold the shutdown; its record stay
   const gw = await startGateway(t, childEnv(key, clientId))
   await defineGroup(gw, groupId, topic, { url: hook.url, timeoutMs: 120_000 })
   await waitForJoin(redis, key, clientId, groupId)
-  const res = await fetch(`${gw.base}/messages`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ topic, messages: [{ value: 'never-answered' }] })
-  })
-  t.equal(res.status, 200, await res.text())
+  const res = await postValues(gw, topic, ['never-answered'])
+  t.equal(res.status, 200, res.body)
   await waitFor('the webhook to receive the record (and hang)', () => hook.values.includes('never-answered'), 30_000)
 
   const at = Date.now()
@@ -427,12 +423,8 @@ t.test('a delivery in flight at SIGTERM finishes within SHUTDOWN_DELIVERY_GRACE_
   const gw = await startGateway(t, childEnv(key, clientId, { SHUTDOWN_DELIVERY_GRACE_MS: '8000' }))
   await defineGroup(gw, groupId, topic, { url: hook.url, timeoutMs: 30_000 })
   await waitForJoin(redis, key, clientId, groupId)
-  const res = await fetch(`${gw.base}/messages`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ topic, messages: [{ value: 'slow-but-answered' }, { value: 'not-started' }] })
-  })
-  t.equal(res.status, 200, await res.text())
+  const res = await postValues(gw, topic, ['slow-but-answered', 'not-started'])
+  t.equal(res.status, 200, res.body)
   await waitFor('the webhook to receive the first record', () => hook.arrivals.includes('slow-but-answered'), 30_000)
 
   gw.child.kill('SIGTERM')

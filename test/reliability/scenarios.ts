@@ -13,7 +13,7 @@ import { startRedis, type LocalRedis } from '../../scripts/local-redis.js'
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js'
 import {
   Cleanup, createTopic, deleteTopics, kafkaClient, runCounting, startCountingReceiver, uniqueName, waitCommitAfter, waitUntil,
-  type CountingReceiver, type TopicOptions, type Trigger, type Verdict
+  type CountingOptions, type CountingReceiver, type TopicOptions, type Trigger, type Verdict
 } from './harness.js'
 
 /** Where the scenarios that do not restart infrastructure run (the shared dev broker and Redis, or the soak's own). */
@@ -165,6 +165,7 @@ async function deleteRegistry (redisUrl: string, registryKey: string): Promise<v
 }
 
 interface Stage {
+  brokers: string
   topic: string
   groupId: string
   deadLetterTopic: string
@@ -216,7 +217,7 @@ async function stage (cleanup: Cleanup, size: ScenarioSize, opts: StageOptions, 
   await defineGroup(first.url, groupId, topic, receiver.url, size, opts.webhookTimeoutMs ?? 10_000)
   const split = await waitGroupRunning(first.url, groupId, topic, size.partitions, gateways.map(g => g.clientId))
   log(`group ${groupId} running: ${JSON.stringify(split)}`)
-  return { topic, groupId, deadLetterTopic, registryKey, receiver, gateways }
+  return { brokers: opts.brokers, topic, groupId, deadLetterTopic, registryKey, receiver, gateways }
 }
 
 function produceOptions (s: Stage, size: ScenarioSize, gateways: () => string[]): Parameters<typeof runCounting>[0]['produce'] {
@@ -230,6 +231,23 @@ function produceOptions (s: Stage, size: ScenarioSize, gateways: () => string[])
     keyPrefix: uniqueName('rel-key'),
     maxRetryMs: Math.max(120_000, size.drainTimeoutMs / 2)
   }
+}
+
+/** runCounting over a staged scenario: what every scenario shares, plus its own faults. */
+async function countOn (s: Stage, size: ScenarioSize, log: Log, fault: string, gateways: () => string[], faults: Pick<CountingOptions, 'triggers' | 'background'>): Promise<Verdict> {
+  return await runCounting({
+    fault,
+    brokers: s.brokers,
+    topic: s.topic,
+    groupId: s.groupId,
+    deadLetterTopic: s.deadLetterTopic,
+    receiver: s.receiver,
+    produce: produceOptions(s, size, gateways),
+    ...faults,
+    drainTimeoutMs: size.drainTimeoutMs,
+    seed: size.seed,
+    log
+  })
 }
 
 async function withCleanup<T> (fn: (cleanup: Cleanup) => Promise<T>): Promise<T> {
@@ -281,23 +299,13 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
     run: (infra, size, log) => withCleanup(async cleanup => {
       const s = await stage(cleanup, size, { ...infra, sharedKafka: true, sharedRedis: true, instances: 1 }, log)
       const gw = s.gateways[0] as GatewayProcess
-      return await runCounting({
-        fault: SCENARIOS['webhook-down'].title(size),
-        brokers: infra.brokers,
-        topic: s.topic,
-        groupId: s.groupId,
-        deadLetterTopic: s.deadLetterTopic,
-        receiver: s.receiver,
-        produce: produceOptions(s, size, () => [gw.url]),
+      return await countOn(s, size, log, SCENARIOS['webhook-down'].title(size), () => [gw.url], {
         triggers: [{
           name: `webhook 503 for ${size.webhookDownMs} ms`,
           kind: 'webhook',
           when: { handled: 0.2 },
           run: ({ receiver }) => receiver.down(size.webhookDownMs, 503)
-        }],
-        drainTimeoutMs: size.drainTimeoutMs,
-        seed: size.seed,
-        log
+        }]
       })
     })
   },
@@ -309,18 +317,8 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
       const s = await stage(cleanup, size, { ...infra, sharedKafka: true, sharedRedis: true, instances: 1, webhookTimeoutMs: 1500 }, log)
       const gw = s.gateways[0] as GatewayProcess
       s.receiver.flaky(size.flakyProbability)
-      return await runCounting({
-        fault: SCENARIOS['webhook-flaky'].title(size),
-        brokers: infra.brokers,
-        topic: s.topic,
-        groupId: s.groupId,
-        deadLetterTopic: s.deadLetterTopic,
-        receiver: s.receiver,
-        produce: produceOptions(s, size, () => [gw.url]),
-        background: [{ name: `random faults on ${size.flakyProbability * 100}% of webhook requests (seed ${size.seed})`, kind: 'webhook' }],
-        drainTimeoutMs: size.drainTimeoutMs,
-        seed: size.seed,
-        log
+      return await countOn(s, size, log, SCENARIOS['webhook-flaky'].title(size), () => [gw.url], {
+        background: [{ name: `random faults on ${size.flakyProbability * 100}% of webhook requests (seed ${size.seed})`, kind: 'webhook' }]
       })
     })
   },
@@ -346,18 +344,8 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
           return { windowEnd: killedAt }
         }
       })
-      return await runCounting({
-        fault: SCENARIOS['gateway-kill'].title(size),
-        brokers: infra.brokers,
-        topic: s.topic,
-        groupId: s.groupId,
-        deadLetterTopic: s.deadLetterTopic,
-        receiver: s.receiver,
-        produce: produceOptions(s, size, () => [gw.url]),
-        triggers: [kill(1, 0.3), kill(2, 0.65)],
-        drainTimeoutMs: size.drainTimeoutMs,
-        seed: size.seed,
-        log
+      return await countOn(s, size, log, SCENARIOS['gateway-kill'].title(size), () => [gw.url], {
+        triggers: [kill(1, 0.3), kill(2, 0.65)]
       })
     })
   },
@@ -367,15 +355,8 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
     run: (infra, size, log) => withCleanup(async cleanup => {
       const s = await stage(cleanup, size, { ...infra, sharedKafka: true, sharedRedis: true, instances: 2 }, log)
       const [a, b] = s.gateways as [GatewayProcess, GatewayProcess]
-      return await runCounting({
-        fault: SCENARIOS['gateway-takeover'].title(size),
-        brokers: infra.brokers,
-        topic: s.topic,
-        groupId: s.groupId,
-        deadLetterTopic: s.deadLetterTopic,
-        receiver: s.receiver,
-        // a load balancer: POSTs go to the instances that are up
-        produce: produceOptions(s, size, () => [a, b].filter(g => g.isRunning()).map(g => g.url)),
+            // a load balancer: POSTs go to the instances that are up
+return await countOn(s, size, log, SCENARIOS['gateway-takeover'].title(size), () => [a, b].filter(g => g.isRunning()).map(g => g.url), {
         triggers: [{
           name: 'SIGKILL of instance b',
           kind: 'gateway',
@@ -387,10 +368,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
             log(`instance a holds ${JSON.stringify(split)} ${Date.now() - killed} ms after the kill`)
             return { windowEnd: await waitCommitAfter(infra.brokers, s.groupId, s.topic, s.receiver, performance.now()) }
           }
-        }],
-        drainTimeoutMs: size.drainTimeoutMs,
-        seed: size.seed,
-        log
+        }]
       })
     })
   },
@@ -404,14 +382,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
       log(`private broker ${kafka.bootstrap} ready in ${Date.now() - bootAt} ms`)
       const s = await stage(cleanup, size, { brokers: kafka.bootstrap, redisUrl: infra.redisUrl, sharedKafka: false, sharedRedis: true, instances: 1 }, log)
       const gw = s.gateways[0] as GatewayProcess
-      return await runCounting({
-        fault: SCENARIOS['broker-restart'].title(size),
-        brokers: kafka.bootstrap,
-        topic: s.topic,
-        groupId: s.groupId,
-        deadLetterTopic: s.deadLetterTopic,
-        receiver: s.receiver,
-        produce: produceOptions(s, size, () => [gw.url]),
+      return await countOn(s, size, log, SCENARIOS['broker-restart'].title(size), () => [gw.url], {
         triggers: [{
           name: 'broker stopped (SIGTERM) and started again',
           kind: 'broker',
@@ -427,10 +398,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
             await waitGroupRunning(gw.url, s.groupId, s.topic, size.partitions, [gw.clientId])
             return { windowEnd: await waitCommitAfter(kafka.bootstrap, s.groupId, s.topic, s.receiver, back), writeWindowEnd: back }
           }
-        }],
-        drainTimeoutMs: size.drainTimeoutMs,
-        seed: size.seed,
-        log
+        }]
       })
     })
   },
@@ -455,14 +423,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
         topic: { replicationFactor: 3, configs: { 'min.insync.replicas': '2' } }
       }, log)
       const gw = s.gateways[0] as GatewayProcess
-      return await runCounting({
-        fault: SCENARIOS['broker-loss'].title(size),
-        brokers: kafka.bootstrap,
-        topic: s.topic,
-        groupId: s.groupId,
-        deadLetterTopic: s.deadLetterTopic,
-        receiver: s.receiver,
-        produce: produceOptions(s, size, () => [gw.url]),
+      return await countOn(s, size, log, SCENARIOS['broker-loss'].title(size), () => [gw.url], {
         triggers: [{
           name: 'SIGKILL of the group coordinator\'s broker',
           kind: 'broker',
@@ -483,10 +444,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
             await waitGroupRunning(gw.url, s.groupId, s.topic, size.partitions, [gw.clientId])
             return { windowEnd: end, writeWindowEnd: healed }
           }
-        }],
-        drainTimeoutMs: size.drainTimeoutMs,
-        seed: size.seed,
-        log
+        }]
       })
     })
   },
@@ -498,14 +456,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
       cleanup.add(() => redis.stop())
       const s = await stage(cleanup, size, { brokers: infra.brokers, redisUrl: redis.url, sharedKafka: true, sharedRedis: false, instances: 1 }, log)
       const gw = s.gateways[0] as GatewayProcess
-      return await runCounting({
-        fault: SCENARIOS['redis-restart'].title(size),
-        brokers: infra.brokers,
-        topic: s.topic,
-        groupId: s.groupId,
-        deadLetterTopic: s.deadLetterTopic,
-        receiver: s.receiver,
-        produce: produceOptions(s, size, () => [gw.url]),
+      return await countOn(s, size, log, SCENARIOS['redis-restart'].title(size), () => [gw.url], {
         triggers: [{
           name: 'Redis stopped and started again (empty)',
           kind: 'redis',
@@ -523,10 +474,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
             await waitGroupRunning(gw.url, s.groupId, s.topic, size.partitions, [gw.clientId])
             return { windowEnd: await waitCommitAfter(infra.brokers, s.groupId, s.topic, s.receiver, back) }
           }
-        }],
-        drainTimeoutMs: size.drainTimeoutMs,
-        seed: size.seed,
-        log
+        }]
       })
     })
   }
