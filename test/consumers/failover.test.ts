@@ -1,9 +1,10 @@
-import t from 'tap'
+import type { FastifyInstance } from 'fastify'
+import t, { type Test } from 'tap'
 import { uniqueName, waitFor } from '../helpers/build.js'
 import { startReceiver } from './helpers/receiver.js'
-import { spawnGateway } from './helpers/child.js'
+import { spawnGateway, type GatewayProcess as ChildGateway } from './helpers/child.js'
 import { FAST_CONSUMER, createTopic, defineGroups, gateway, produce, registry, registryKey, waitForAssignment } from './helpers/kafka.js'
-import { registryKeys } from '../../src/registry/keys.js'
+import { registryKeys, type RegistryKeys } from '../../src/registry/keys.js'
 
 const HEARTBEAT_MS = 500
 const childEnv = (key: string, clientId: string): Record<string, string> => ({
@@ -14,13 +15,19 @@ const childEnv = (key: string, clientId: string): Record<string, string> => ({
   REGISTRY_HEARTBEAT_MS: String(HEARTBEAT_MS)
 })
 
-t.test('SIGKILL of an instance: its entries vanish within three heartbeats and the other takes over its partitions', async t => {
-  const key = registryKey(t)
+/** Instance a in this process, instance b a child process (so it can be killed), both alive on `key`. */
+async function inProcessAndChild (t: Test, key: string): Promise<{ keys: RegistryKeys, a: FastifyInstance, idB: string, b: ChildGateway }> {
   const keys = registryKeys(key)
   const a = await gateway(t, key, uniqueName('gw-a'))
   const idB = uniqueName('gw-b')
   const b = spawnGateway(t, childEnv(key, idB))
   await waitFor('the child instance to be alive', async () => (await a.redis.redis.exists(keys.alive(idB))) === 1, 30_000)
+  return { keys, a, idB, b }
+}
+
+t.test('SIGKILL of an instance: its entries vanish within three heartbeats and the other takes over its partitions', async t => {
+  const key = registryKey(t)
+  const { keys, a, idB, b } = await inProcessAndChild(t, key)
 
   const topic = await createTopic(a, 4)
   const hook = await startReceiver(t)
@@ -61,11 +68,7 @@ t.test('a server whose clientId is live elsewhere exits non-zero with a clear me
 
 t.test('SIGTERM removes the instance\'s registry entry, status and heartbeat at once', async t => {
   const key = registryKey(t)
-  const keys = registryKeys(key)
-  const a = await gateway(t, key, uniqueName('gw-a'))
-  const idB = uniqueName('gw-b')
-  const b = spawnGateway(t, childEnv(key, idB))
-  await waitFor('the child instance to be alive', async () => (await a.redis.redis.exists(keys.alive(idB))) === 1, 30_000)
+  const { keys, a, idB, b } = await inProcessAndChild(t, key)
   const topic = await createTopic(a, 2)
   const groupId = uniqueName('pa')
   const hook = await startReceiver(t)
