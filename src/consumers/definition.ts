@@ -52,7 +52,12 @@ const WebhookSchema = Type.Object({
   deadLetterTopic: Type.Optional(Type.Union([
     Type.String({ minLength: 1, maxLength: 249 }),
     Type.Literal(false)
-  ], { description: 'Dead-letter topic (default `<groupId>.dlq`); `false` turns dead-lettering off, so a failing record blocks its partition' }))
+  ], { description: 'Dead-letter topic (default `<groupId>.dlq`); `false` turns dead-lettering off, so a failing record blocks its partition' })),
+  batchSize: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    description: 'Records per request (default 1: the envelope is the body). Above 1 the body is `{ "records": [envelope, ...] }`: up to this many consecutive records of one partition, from what was already fetched (no waiting). Retries, dead-lettering (of every record in it) and the commit apply to the whole request'
+  }))
 }, { additionalProperties: false, description: 'Where and how records are delivered' })
 
 const ConsumerTuningSchema = Type.Object({
@@ -121,6 +126,8 @@ export function normalizeDefinition (input: GroupDefinitionInput): GroupDefiniti
   if (w.maxRetryDurationMs !== undefined) webhook.maxRetryDurationMs = w.maxRetryDurationMs
   if (w.nonRetryableStatuses !== undefined) webhook.nonRetryableStatuses = sortedUnique(w.nonRetryableStatuses)
   if (w.deadLetterTopic !== undefined) webhook.deadLetterTopic = w.deadLetterTopic
+  // 1 is the default: not stored, so it hashes like a definition that never named it
+  if (w.batchSize !== undefined && w.batchSize > 1) webhook.batchSize = w.batchSize
   const def: GroupDefinition = {
     isPartitionAssign: input.isPartitionAssign,
     fromBeginning: input.fromBeginning ?? false,
@@ -296,6 +303,7 @@ export interface WebhookView {
   maxRetryDurationMs?: number
   nonRetryableStatuses?: number[]
   deadLetterTopic?: string | false
+  batchSize?: number
 }
 
 export type DefinitionView = Omit<GroupDefinition, 'webhook'> & { webhook: WebhookView }
@@ -316,7 +324,8 @@ export const WebhookViewSchema = Type.Object({
   maxAttempts: Type.Optional(Type.Integer({ description: 'Attempts before dead-lettering' })),
   maxRetryDurationMs: Type.Optional(Type.Integer({ description: 'Retry budget per record in ms' })),
   nonRetryableStatuses: Type.Optional(Type.Array(Type.Integer(), { description: 'Statuses dead-lettered at once' })),
-  deadLetterTopic: Type.Optional(Type.Union([Type.String(), Type.Literal(false)], { description: 'Dead-letter topic, or false' }))
+  deadLetterTopic: Type.Optional(Type.Union([Type.String(), Type.Literal(false)], { description: 'Dead-letter topic, or false' })),
+  batchSize: Type.Optional(Type.Integer({ description: 'Records per request, when above 1' }))
 }, { additionalProperties: false, description: 'The webhook, without secrets or header values' })
 
 export const DefinitionViewSchema = Type.Object({

@@ -329,46 +329,56 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
     let resolved = false
     let heartbeatCheckedAt = 0
     try {
-      for (const message of batch.messages) {
+      const messages = batch.messages
+      // webhook.batchSize > 1: consecutive records of this batch go in one request
+      const size = def.webhook.batchSize ?? 1
+      for (let i = 0; i < messages.length; i += size) {
         if (!isRunning() || isStale() || signal.aborted) return
         if (finishing !== undefined) {
           await finishing
           return
         }
-        const record = toConsumedRecord(batch.topic, batch.partition, message)
+        const message = messages[i] as KafkaMessage
+        const chunk = size === 1 ? undefined : messages.slice(i, i + size)
+        const n = chunk?.length ?? 1
+        const lastOffset = chunk === undefined ? message.offset : (chunk[n - 1] as KafkaMessage).offset
+        const where = n === 1 ? message.offset : `${message.offset}-${lastOffset}`
+        const ctx = { groupId, webhook: def.webhook, signal, heartbeat: guardedHeartbeat, fetchedAt }
         let outcome
-        pstats.inFlight++
-        inFlight++
+        pstats.inFlight += n
+        inFlight += n
         try {
-          outcome = await deps.deliverer.deliver(record, { groupId, webhook: def.webhook, signal, heartbeat: guardedHeartbeat, fetchedAt })
+          outcome = chunk === undefined
+            ? await deps.deliverer.deliver(toConsumedRecord(batch.topic, batch.partition, message), ctx)
+            : await deps.deliverer.deliverBatch(chunk.map(m => toConsumedRecord(batch.topic, batch.partition, m)), ctx)
         } catch (err) {
           errors++
           lastError = `delivery failed: ${errorText(err)}`
           pstats.lastError = lastError
           touch()
-          log.error({ event: 'ERROR', err, topic: batch.topic, partition: batch.partition, offset: message.offset }, 'delivery failed; the record will be retried')
+          log.error({ event: 'ERROR', err, topic: batch.topic, partition: batch.partition, offset: where }, 'delivery failed; the record will be retried')
           await sleep(1000, signal)
           return
         } finally {
-          pstats.inFlight--
-          inFlight--
+          pstats.inFlight -= n
+          inFlight -= n
           if (inFlight === 0) onIdle?.()
         }
         if (outcome.outcome === 'aborted') return
         if (outcome.outcome === 'delivered') {
-          delivered++
-          pstats.delivered++
+          delivered += n
+          pstats.delivered += n
         } else {
-          deadLettered++
-          pstats.deadLettered++
-          pstats.lastError = `dead-lettered offset ${message.offset}: ${outcome.error}`
-          lastError = `dead-lettered ${batch.topic}/${batch.partition}@${message.offset}: ${outcome.error}`
+          deadLettered += n
+          pstats.deadLettered += n
+          pstats.lastError = `dead-lettered offset ${where}: ${outcome.error}`
+          lastError = `dead-lettered ${batch.topic}/${batch.partition}@${where}: ${outcome.error}`
         }
-        if (!signal.aborted) pstats.next = BigInt(message.offset) + 1n
+        if (!signal.aborted) pstats.next = BigInt(lastOffset) + 1n
         touch()
-        resolveOffset(message.offset)
+        resolveOffset(lastOffset)
         resolved = true
-        cs.unrequested++
+        cs.unrequested += n
         if (commitDue()) startCommit().catch(backgroundCommitFailed)
         try {
           // the redelivery bound: no further record while COMMIT_EVERY_RECORDS finished ones are uncommitted

@@ -6,7 +6,7 @@
  *   `gateway_produce_batch_records` (failed batches too: that is the request Kafka got); every request
  *   that succeeded observes its accept-to-acknowledgement time in `gateway_produce_latency_seconds`.
  * - delivery (the deliverer's events): `gateway_webhook_deliveries_total{outcome}` counts delivered,
- *   retried (each retry scheduled), dead-lettered and aborted; every HTTP attempt counts in
+ *   retried (each retry scheduled, per request), dead-lettered and aborted (per record: a batch request counts its records); every HTTP attempt counts in
  *   `gateway_webhook_responses_total{status_class}`; `delivered` observes its fetch-to-2xx latency;
  *   `gateway_webhook_retries_pending` counts the messages that had a retry scheduled and have not yet
  *   ended (delivered, dead-lettered or aborted) — each message once, however many retries it needs.
@@ -67,16 +67,16 @@ export function deliveryMetrics (metrics: Metrics): (e: DeliveryEvent) => void {
         return
       }
       case 'delivered':
-        metrics.deliveries.inc({ group, outcome: 'delivered' })
+        metrics.deliveries.inc({ group, outcome: 'delivered' }, e.records ?? 1)
         if (e.durationMs !== undefined) metrics.deliveryLatency.observe({ group }, e.durationMs / 1000)
         settle(e)
         return
       case 'dead-lettered':
-        metrics.deliveries.inc({ group, outcome: 'dead-lettered' })
+        metrics.deliveries.inc({ group, outcome: 'dead-lettered' }, e.records ?? 1)
         settle(e)
         return
       case 'aborted':
-        metrics.deliveries.inc({ group, outcome: 'aborted' })
+        metrics.deliveries.inc({ group, outcome: 'aborted' }, e.records ?? 1)
         settle(e)
     }
   }

@@ -92,6 +92,8 @@ export interface DeadLetterWriter {
    * Resolves true once written, false when `signal` aborted first (the write may then still land: at least once).
    */
   write (topic: string, dl: DeadLetter, signal: AbortSignal): Promise<boolean>
+  /** The same for several dead letters (a batch request's records), written in one produce request. */
+  writeAll (topic: string, dls: readonly DeadLetter[], signal: AbortSignal): Promise<boolean>
 }
 
 /** Whether a kafkajs error (or one it wraps) says the topic already exists. */
@@ -152,37 +154,43 @@ export function createDeadLetterWriter (deps: DeadLetterWriterDeps): DeadLetterW
     return pending
   }
 
-  return {
-    async write (topic, dl, signal) {
-      const problem = topicNameProblem(topic)
-      const msg = deadLetterMessage(dl)
-      for (let failures = 0; ; failures++) {
-        if (signal.aborted) return false
-        try {
-          if (problem !== undefined) throw new Error(`dead-letter topic name "${topic}" ${problem}`)
-          const done = await unlessAborted((async () => {
-            await ensureTopic(topic)
-            const producer = await deps.getProducer()
-            await producer.send({ topic, acks: -1, messages: [msg] })
-          })(), signal)
-          if (done === undefined) return false
-          return true
-        } catch (err) {
-          ensured.delete(topic)
-          const delayMs = Math.min(maxMs, initialMs * Math.pow(2, Math.min(failures, 30))) * (0.8 + 0.4 * Math.random())
-          log.error({
-            groupId: dl.groupId,
-            topic: dl.record.topic,
-            partition: dl.record.partition,
-            offset: dl.record.offset,
-            deadLetterTopic: topic,
-            failures: failures + 1,
-            retryInMs: Math.round(delayMs),
-            err: message(err)
-          }, 'dead-letter write failed; retrying (the record is not committed until it is written)')
-          await sleep(delayMs, signal)
-        }
+  async function writeAll (topic: string, dls: readonly DeadLetter[], signal: AbortSignal): Promise<boolean> {
+    const dl = dls[0]
+    if (dl === undefined) return true
+    const problem = topicNameProblem(topic)
+    const messages = dls.map(deadLetterMessage)
+    for (let failures = 0; ; failures++) {
+      if (signal.aborted) return false
+      try {
+        if (problem !== undefined) throw new Error(`dead-letter topic name "${topic}" ${problem}`)
+        const done = await unlessAborted((async () => {
+          await ensureTopic(topic)
+          const producer = await deps.getProducer()
+          await producer.send({ topic, acks: -1, messages })
+        })(), signal)
+        if (done === undefined) return false
+        return true
+      } catch (err) {
+        ensured.delete(topic)
+        const delayMs = Math.min(maxMs, initialMs * Math.pow(2, Math.min(failures, 30))) * (0.8 + 0.4 * Math.random())
+        log.error({
+          groupId: dl.groupId,
+          topic: dl.record.topic,
+          partition: dl.record.partition,
+          offset: dl.record.offset,
+          records: dls.length,
+          deadLetterTopic: topic,
+          failures: failures + 1,
+          retryInMs: Math.round(delayMs),
+          err: message(err)
+        }, 'dead-letter write failed; retrying (the record is not committed until it is written)')
+        await sleep(delayMs, signal)
       }
     }
+  }
+
+  return {
+    write: (topic, dl, signal) => writeAll(topic, [dl], signal),
+    writeAll
   }
 }

@@ -1,9 +1,10 @@
 /**
- * The webhook delivery engine: one record → one signed POST, retried until the webhook answers 2xx, the
- * record is dead-lettered, or the consumer tells us to stop (ctx.signal).
+ * The webhook delivery engine: one record (or, with `batchSize` > 1, consecutive records of one partition)
+ * → one signed POST, retried until the webhook answers 2xx, the records are dead-lettered, or the consumer
+ * tells us to stop (ctx.signal).
  *
- * - The consumer runtime calls `deliver` for each message of a partition in order and commits the offset
- *   only on 'delivered' or 'dead-lettered'; 'aborted' means "do not commit".
+ * - The consumer runtime calls `deliver` (or `deliverBatch`) for the messages of a partition in order and
+ *   commits the offset only on 'delivered' or 'dead-lettered'; 'aborted' means "do not commit".
  * - HTTP goes through one undici Agent: keep-alive pooling with at most `connectionsPerOrigin` connections
  *   per origin; no redirect interceptor, so 3xx answers come back as failures and are never followed.
  *   Each attempt is bounded by the webhook's timeout (connect + headers + body).
@@ -25,7 +26,7 @@ import { Agent, request, type Dispatcher } from 'undici'
 import { sleep } from '../util/async.js'
 import { isMembershipError } from '../kafka/membership.js'
 import { createDeadLetterWriter, deadLetterTopicFor } from './dead-letter.js'
-import { envelopeBody, headerText } from './envelope.js'
+import { batchBody, envelopeBody, headerText } from './envelope.js'
 import { DEFAULT_BACKOFF, decide, resolvePolicy, type AttemptResult, type BackoffOptions, type RetryPolicy } from './retry-policy.js'
 import { addSignatureHeaders, secretKey, webhookId } from './signing.js'
 import { headerProblem, webhookUrlProblem } from './url-policy.js'
@@ -361,8 +362,13 @@ export function createDeliverer (deps: DelivererDeps): Deliverer {
     }
   }
 
-  async function deliver (record: ConsumedRecord, ctx: DeliveryContext): Promise<DeliveryOutcome> {
-    const base = { groupId: ctx.groupId, topic: record.topic, partition: record.partition, offset: record.offset }
+  /** One request for `records` (consecutive records of one partition): the envelope alone, or `{ records }` when `batch`. */
+  async function deliverRecords (records: readonly ConsumedRecord[], batch: boolean, ctx: DeliveryContext): Promise<DeliveryOutcome> {
+    const record = records[0]
+    if (record === undefined) return { outcome: 'delivered', attempts: 0, status: 0 }
+    const last = records[records.length - 1] as ConsumedRecord
+    const count = batch ? { records: records.length } : {}
+    const base = { groupId: ctx.groupId, topic: record.topic, partition: record.partition, offset: record.offset, ...count }
     let attempts = 0
     if (isClosed || ctx.signal.aborted) {
       const reason = isClosed ? 'deliverer closed' : 'aborted'
@@ -373,10 +379,12 @@ export function createDeliverer (deps: DelivererDeps): Deliverer {
     const p = prepare(webhook)
     const dlqTopic = deadLetterTopicFor(ctx.groupId, webhook.deadLetterTopic)
     const policy = policyOf(webhook, dlqTopic !== undefined)
-    const body = envelopeBody(record)
-    const id = webhookId(ctx.groupId, record.topic, record.partition, record.offset)
+    const body = batch ? batchBody(records) : envelopeBody(record)
+    // stable across retries of this request; a batch is named by its first and last offsets
+    const id = webhookId(ctx.groupId, record.topic, record.partition, batch ? `${record.offset}-${last.offset}` : record.offset)
     const fixedHeaders: Record<string, string> = { ...p.headers }
-    if (!p.hasRequestIdHeader) {
+    // a batch has no one request id: each envelope carries its record's x-request-id header
+    if (!p.hasRequestIdHeader && !batch) {
       const rid = headerText(record.headers, REQUEST_ID_HEADER)
       if (rid !== undefined && REQUEST_ID.test(rid)) fixedHeaders[REQUEST_ID_HEADER] = rid
     }
@@ -414,7 +422,7 @@ export function createDeliverer (deps: DelivererDeps): Deliverer {
         if (observing) {
           const durationMs = performance.now() - t0
           if (status !== undefined && status >= 200 && status < 300) {
-            emit({ groupId: ctx.groupId, topic: record.topic, partition: record.partition, offset: record.offset, kind: 'attempt', attempt: attempts, status, durationMs })
+            emit({ groupId: ctx.groupId, topic: record.topic, partition: record.partition, offset: record.offset, ...count, kind: 'attempt', attempt: attempts, status, durationMs })
           } else {
             emit({ ...base, kind: 'attempt', attempt: attempts, ...(status !== undefined ? { status } : {}), error: result.detail, durationMs })
           }
@@ -423,7 +431,7 @@ export function createDeliverer (deps: DelivererDeps): Deliverer {
         const decision = decide({ result, attempts, firstAttemptAt, now: now(), policy, random })
         if (decision.action === 'success') {
           const latency = performance.now() - ctx.fetchedAt
-          if (observing) emit({ groupId: ctx.groupId, topic: record.topic, partition: record.partition, offset: record.offset, kind: 'delivered', attempt: attempts, status: status ?? 0, durationMs: latency })
+          if (observing) emit({ groupId: ctx.groupId, topic: record.topic, partition: record.partition, offset: record.offset, ...count, kind: 'delivered', attempt: attempts, status: status ?? 0, durationMs: latency })
           if (attempts > 1) log.info({ ...logBase(), attempts, status }, 'webhook delivered after retries')
           return { outcome: 'delivered', attempts, status: status ?? 0 }
         }
@@ -438,9 +446,9 @@ export function createDeliverer (deps: DelivererDeps): Deliverer {
         const error = `${result.detail} (${decision.reason})`
         log.warn({ ...logBase(), attempts, status, err: error, deadLetterTopic: dlqTopic }, 'webhook delivery failed; dead-lettering')
         if (dlqTopic === undefined) throw new Error('unreachable: gave up without a dead-letter topic')
-        const written = await dlq.write(dlqTopic, {
-          groupId: ctx.groupId, record, status, error, attempts, firstAttemptAt, lastAttemptAt
-        }, waitSignal(tracked))
+        const written = await dlq.writeAll(dlqTopic, records.map(r => ({
+          groupId: ctx.groupId, record: r, status, error, attempts, firstAttemptAt, lastAttemptAt
+        })), waitSignal(tracked))
         if (!written) return aborted()
         if (observing) emit({ ...base, kind: 'dead-lettered', attempt: attempts, ...(status !== undefined ? { status } : {}), error, durationMs: performance.now() - ctx.fetchedAt })
         return { outcome: 'dead-lettered', attempts, status, error }
@@ -451,7 +459,8 @@ export function createDeliverer (deps: DelivererDeps): Deliverer {
   }
 
   return {
-    deliver,
+    deliver: (record, ctx) => deliverRecords([record], false, ctx),
+    deliverBatch: (records, ctx) => deliverRecords(records, true, ctx),
     close () {
       closed ??= (async () => {
         isClosed = true

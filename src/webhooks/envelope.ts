@@ -181,3 +181,8 @@ export function envelopeBody (record: ConsumedRecord): string {
   }
   return `{${parts.join(',')}}`
 }
+
+/** The body of a batch request (webhook `batchSize` > 1): `{"records":[<envelope>, ...]}`, each as envelopeBody writes it. */
+export function batchBody (records: readonly ConsumedRecord[]): string {
+  return `{"records":[${records.map(envelopeBody).join(',')}]}`
+}

@@ -17,6 +17,11 @@ export interface WebhookConfig {
   nonRetryableStatuses?: number[]
   /** Dead-letter topic; default `<groupId>.dlq`; `false` turns dead-lettering off (failures then block the partition). */
   deadLetterTopic?: string | false
+  /**
+   * Records per request; absent or 1: one record per request, the envelope as the body. Above 1: the
+   * body is `{ records: [...] }` with up to this many consecutive records of one partition.
+   */
+  batchSize?: number
 }
 
 /** A consumed record as the consumer runtime hands it to delivery. */
@@ -56,8 +61,10 @@ export interface DeliveryEvent {
   topic: string
   partition: number
   kind: 'attempt' | 'delivered' | 'retry-scheduled' | 'dead-lettered' | 'aborted'
-  /** The record's offset. */
+  /** The record's offset (a batch's first). */
   offset?: string
+  /** How many records the event covers (a batch request's); absent: 1. */
+  records?: number
   /** 'attempt': the attempt's number (1-based); final outcomes: attempts made. */
   attempt?: number
   status?: number
@@ -73,5 +80,10 @@ export interface DeliveryEvent {
 
 export interface Deliverer {
   deliver (record: ConsumedRecord, ctx: DeliveryContext): Promise<DeliveryOutcome>
+  /**
+   * Delivers consecutive records of one partition in one request (`{ records: [...] }`); retries,
+   * dead-lettering (every record of the batch) and the outcome apply to the batch as a whole.
+   */
+  deliverBatch (records: readonly ConsumedRecord[], ctx: DeliveryContext): Promise<DeliveryOutcome>
   close (): Promise<void>
 }

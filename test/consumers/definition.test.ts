@@ -28,6 +28,17 @@ t.test('normalisation applies defaults and sorts, so equal definitions hash equa
   t.not(definitionHash(def, 'ab12'), definitionHash(def, 'cd34'), 'the salt changes the hash, so a shown hash cannot be recomputed from the view')
 })
 
+t.test('webhook batchSize: 1 is the default and is not stored; above 1 it is kept and shown', async t => {
+  const plain = normalizeDefinition(input())
+  const one = normalizeDefinition(input({ webhook: { ...input().webhook, batchSize: 1 } }))
+  t.equal(definitionHash(one), definitionHash(plain), 'batchSize 1 hashes like no batchSize')
+  t.notOk('batchSize' in one.webhook)
+  const batched = normalizeDefinition(input({ webhook: { ...input().webhook, batchSize: 100 } }))
+  t.equal(batched.webhook.batchSize, 100)
+  t.equal(definitionView(batched).webhook.batchSize, 100)
+  t.not(definitionHash(batched), definitionHash(plain), 'a batch size is a change')
+})
+
 t.test('the view never contains secrets or header values', async t => {
   const view = definitionView(normalizeDefinition(input()))
   t.same(view.webhook, { url: 'https://hooks.example.com/x', headers: ['Authorization'], secrets: 1, nonRetryableStatuses: [400, 410] })

@@ -81,6 +81,11 @@ t.test('POST /consumer-groups validates definitions', async t => {
     const hb = await post({ [gid]: { isPartitionAssign: false, topics: [{ name: topic }], webhook: { url: HOOK }, consumer: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 6000 } } })
     t.equal(hb.statusCode, 400)
     t.equal(hb.json().details[0].field, `body/${gid}/consumer/heartbeatIntervalMs`)
+    for (const batchSize of [0, 1001, 2.5, '10']) {
+      const res = await post({ [gid]: { isPartitionAssign: false, topics: [{ name: topic }], webhook: { url: HOOK, batchSize } } })
+      t.equal(res.statusCode, 400, `batchSize ${JSON.stringify(batchSize)}`)
+      t.equal(res.json().details[0].field, `body/${gid}/webhook/batchSize`)
+    }
   })
 
   const res = await app.inject({ method: 'GET', url: '/consumer-groups' })

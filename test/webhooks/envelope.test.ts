@@ -1,5 +1,5 @@
 import t from 'tap'
-import { envelopeBody, toEnvelope } from '../../src/webhooks/envelope.js'
+import { batchBody, envelopeBody, toEnvelope } from '../../src/webhooks/envelope.js'
 import { CONTENT_TYPES } from '../../src/kafka/record-format.js'
 import { record } from './fixtures/http.js'
 
@@ -147,4 +147,13 @@ t.test('every value round-trips byte-exact through the body', async t => {
     const parsed = JSON.parse(envelopeBody(r)) as { value: unknown, valueEncoding: string | null }
     t.same(valueBytes(parsed.value, parsed.valueEncoding), c.value, `${c.ct ?? 'none'} ${c.value?.toString('hex') ?? 'null'}`)
   }
+})
+
+t.test('a batch body holds each record\'s envelope body verbatim, in order', async t => {
+  const a = record({ value: Buffer.from('{"n":12345678901234567890}'), headers: { 'content-type': CONTENT_TYPES.json } })
+  const b = record({ value: Buffer.from('text'), offset: '43', headers: { 'content-type': CONTENT_TYPES.text } })
+  const body = batchBody([a, b])
+  t.equal(body, `{"records":[${envelopeBody(a)},${envelopeBody(b)}]}`)
+  t.ok(body.includes('12345678901234567890'), 'big numbers keep every digit')
+  t.same((JSON.parse(body) as { records: Array<{ offset: string }> }).records.map(r => r.offset), [a.offset, '43'])
 })
