@@ -49,6 +49,7 @@ const BATCH = envInt('BENCH_BATCH', 100)
 const DELIVERY_MESSAGES = envInt('BENCH_DELIVERY_MESSAGES', 200_000)
 const DELIVERY_WARMUP = envInt('BENCH_DELIVERY_WARMUP', Math.min(20_000, Math.max(1000, Math.round(DELIVERY_MESSAGES / 10))))
 const DELIVERY_CONCURRENCY = envInt('BENCH_DELIVERY_CONCURRENCY', 6)
+const DELIVERY_BATCH = envInt('BENCH_DELIVERY_BATCH', 100)
 const GROUPS = envInt('BENCH_GROUPS', 50)
 const GROUP_RECORDS = envInt('BENCH_GROUP_RECORDS', 10)
 const STALL_MS = envInt('BENCH_STALL_MS', 60_000)
@@ -403,48 +404,59 @@ async function main (): Promise<void> {
       const bareHttp = startBareConsumer()
       cleanups.push(bareRead.close, bareHttp.close)
       const common = { expected: DELIVERY_MESSAGES, concurrency: DELIVERY_CONCURRENCY, stallMs: STALL_MS }
-      log('# warm-up: gateway, kafkajs (read), kafkajs + undici')
+      log(`# warm-up: gateway, gateway with batchSize ${DELIVERY_BATCH}, kafkajs (read), kafkajs + undici`)
       await gatewayDeliveryRun({ gateway: gw, receiver: rx, topic: warmTopic, groupId: `bench-deliver-warm-gw-${suffix}`, ...common, expected: DELIVERY_WARMUP })
+      await gatewayDeliveryRun({ gateway: gw, receiver: rx, topic: warmTopic, groupId: `bench-deliver-warm-gwb-${suffix}`, ...common, expected: DELIVERY_WARMUP, batchSize: DELIVERY_BATCH })
       await bareDeliveryRun({ bare: bareRead, brokers: brokerList, topic: warmTopic, groupId: `bench-deliver-warm-read-${suffix}`, ...common, expected: DELIVERY_WARMUP })
       await bareDeliveryRun({ bare: bareHttp, receiver: rx, brokers: brokerList, topic: warmTopic, groupId: `bench-deliver-warm-http-${suffix}`, ...common, expected: DELIVERY_WARMUP })
       const gwReps: DeliveryFigures[] = []
+      const batchReps: DeliveryFigures[] = []
       const readReps: DeliveryFigures[] = []
       const httpReps: DeliveryFigures[] = []
       for (let i = 1; i <= REPS; i++) {
         const g = await gatewayDeliveryRun({ gateway: gw, receiver: rx, topic, groupId: `bench-deliver-gw-${suffix}-${i}`, ...common })
         gwReps.push(g)
+        const b = await gatewayDeliveryRun({ gateway: gw, receiver: rx, topic, groupId: `bench-deliver-gwb-${suffix}-${i}`, ...common, batchSize: DELIVERY_BATCH })
+        batchReps.push(b)
         const r = await bareDeliveryRun({ bare: bareRead, brokers: brokerList, topic, groupId: `bench-deliver-read-${suffix}-${i}`, ...common })
         readReps.push(r)
         const h = await bareDeliveryRun({ bare: bareHttp, receiver: rx, brokers: brokerList, topic, groupId: `bench-deliver-http-${suffix}-${i}`, ...common })
         httpReps.push(h)
-        log(`# rep ${i}: gateway ${g.messagesPerSec.toFixed(0)} msg/s (p99 ${g.p99Ms === undefined ? 'n/a' : g.p99Ms.toFixed(0)} ms), ` +
+        log(`# rep ${i}: gateway ${g.messagesPerSec.toFixed(0)} msg/s (p99 ${g.p99Ms === undefined ? 'n/a' : g.p99Ms.toFixed(0)} ms), batches ${b.messagesPerSec.toFixed(0)} msg/s, ` +
           `kafkajs read ${r.messagesPerSec.toFixed(0)} msg/s, kafkajs + undici ${h.messagesPerSec.toFixed(0)} msg/s (p99 ${h.p99Ms === undefined ? 'n/a' : h.p99Ms.toFixed(0)} ms)`)
       }
       const gwRow = row(gwReps, medianDelivery)
+      const batchRow = row(batchReps, medianDelivery)
       const readRow = row(readReps, medianDelivery)
       const httpRow = row(httpReps, medianDelivery)
       const ratioRead = gwRow.median.messagesPerSec / readRow.median.messagesPerSec
       const ratioHttp = gwRow.median.messagesPerSec / httpRow.median.messagesPerSec
+      const ratioBatchRead = batchRow.median.messagesPerSec / readRow.median.messagesPerSec
       targets.push({ what: 'delivery: gateway ≥ 70% of the bare kafkajs consumer', ratio: ratioRead, goal: '≥ 0.70', met: ratioRead >= 0.7 })
+      targets.push({ what: `delivery: gateway with batchSize ${DELIVERY_BATCH} ≥ 70% of the bare kafkajs consumer`, ratio: ratioBatchRead, goal: '≥ 0.70', met: ratioBatchRead >= 0.7 })
       results.delivery = {
         messages: DELIVERY_MESSAGES,
         partitions: PARTITIONS,
         concurrency: DELIVERY_CONCURRENCY,
         receiver: 'bench/lib/receiver.ts answering 204, in the runner process',
         gateway: gwRow,
+        gatewayBatched: { batchSize: DELIVERY_BATCH, ...batchRow },
         kafkajsBareRead: readRow,
         kafkajsUndiciHandWritten: httpRow,
         kafkaHooks: { notRun: KAFKA_HOOKS_REASON },
         ratioGatewayToBareRead: +ratioRead.toFixed(3),
-        ratioGatewayToHandWritten: +ratioHttp.toFixed(3)
+        ratioGatewayToHandWritten: +ratioHttp.toFixed(3),
+        ratioGatewayBatchedToBareRead: +ratioBatchRead.toFixed(3)
       }
       lines.push(section('delivery', `${DELIVERY_MESSAGES} records of ${MESSAGE_BYTES} B in ${PARTITIONS} partitions → receiver (204), concurrency ${DELIVERY_CONCURRENCY}; msg/s first to last delivery`, 'p50 f→2xx', 'p99 f→2xx'))
       lines.push(deliveryRow('gateway consumer group → webhook', gwRow.median))
+      lines.push(deliveryRow(`gateway, webhook batchSize ${DELIVERY_BATCH}`, batchRow.median))
       lines.push(deliveryRow('kafkajs bare consumer (read, no HTTP)', readRow.median))
       lines.push(deliveryRow('kafkajs + undici, hand-written', httpRow.median))
       lines.push(notRunRow('@platformatic/kafka-hooks', KAFKA_HOOKS_REASON))
       lines.push(ratioRow('gateway / bare kafkajs consumer', ratioRead, '≥ 0.70'))
       lines.push(ratioRow('gateway / kafkajs + undici', ratioHttp, ''))
+      lines.push(ratioRow(`gateway batchSize ${DELIVERY_BATCH} / bare kafkajs consumer`, ratioBatchRead, '≥ 0.70'))
       if (gwRow.median.p99Ms === undefined) lines.push(`  gateway fetch-to-2xx: ${gwRow.median.latencySource}`)
       await bareRead.close()
       await bareHttp.close()

@@ -88,12 +88,12 @@ async function gatewayJson (gateway: GatewayProcess, method: 'POST' | 'DELETE' |
 }
 
 /** POST /consumer-groups body for round-robin groups reading from the beginning, delivering to `url`. */
-export function groupDefinitions (groups: Array<{ groupId: string, topic: string }>, url: string, concurrency?: number): Record<string, unknown> {
+export function groupDefinitions (groups: Array<{ groupId: string, topic: string }>, url: string, concurrency?: number, batchSize?: number): Record<string, unknown> {
   return Object.fromEntries(groups.map(g => [g.groupId, {
     isPartitionAssign: false,
     fromBeginning: true,
     topics: [{ name: g.topic }],
-    webhook: { url, deadLetterTopic: false },
+    webhook: { url, deadLetterTopic: false, ...(batchSize !== undefined ? { batchSize } : {}) },
     ...(concurrency !== undefined ? { concurrency } : {})
   }]))
 }
@@ -128,12 +128,14 @@ export async function gatewayDeliveryRun (o: {
   expected: number
   concurrency: number
   stallMs: number
+  /** The webhook's batchSize (records per request); absent: one record per request. */
+  batchSize?: number
 }): Promise<DeliveryFigures> {
   const { gateway, receiver } = o
   receiver.reset()
   const before = parseHistogram(await gateway.metrics(), DELIVERY_HISTOGRAM, { group: o.groupId })
   const started = performance.now()
-  await defineGroups(gateway, groupDefinitions([{ groupId: o.groupId, topic: o.topic }], receiver.url, o.concurrency))
+  await defineGroups(gateway, groupDefinitions([{ groupId: o.groupId, topic: o.topic }], receiver.url, o.concurrency, o.batchSize))
   try {
     await waitForCount(receiver, o.expected, o.stallMs, `gateway group ${o.groupId}`)
   } catch (err) {

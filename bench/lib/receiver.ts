@@ -1,5 +1,6 @@
 /**
- * A minimal, fast webhook receiver for the delivery benchmark: answers 204 as soon as the request body has
+ * A minimal, fast webhook receiver for the delivery benchmark (it counts records: a batch request counts each
+ * of its records): answers 204 as soon as the request body has
  * arrived, counts requests, and, when a request carries a fetch timestamp header (epoch ms, may be
  * fractional), records the fetch-to-receipt latency. It neither parses nor keeps bodies.
  *
@@ -39,6 +40,16 @@ export interface BenchReceiver {
   close: () => Promise<void>
 }
 
+const BATCH_PREFIX = Buffer.from('{"records":[')
+/** Each envelope begins with its topic: quotes inside JSON strings are escaped, so values cannot fake it. */
+const ENVELOPE_START = Buffer.from('{"topic":"')
+
+function recordsIn (body: Buffer): number {
+  let n = 0
+  for (let i = body.indexOf(ENVELOPE_START); i !== -1; i = body.indexOf(ENVELOPE_START, i + ENVELOPE_START.length)) n++
+  return n
+}
+
 export async function startBenchReceiver (opts: BenchReceiverOptions = {}): Promise<BenchReceiver> {
   const header = (opts.timestampHeader ?? 'x-fetched-at').toLowerCase()
   const status = opts.status ?? 204
@@ -60,10 +71,18 @@ export async function startBenchReceiver (opts: BenchReceiverOptions = {}): Prom
 
   const server: Server = createServer((req, res) => {
     const stamp = req.headers[header]
-    req.on('data', (chunk: Buffer) => { bytes += chunk.length })
+    // a batch body (webhook batchSize > 1) is kept to count its records; a single record is not
+    let batch: Buffer[] | undefined
+    let first = true
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length
+      if (batch !== undefined) batch.push(chunk)
+      else if (first && chunk.subarray(0, BATCH_PREFIX.length).equals(BATCH_PREFIX)) batch = [chunk]
+      first = false
+    })
     req.on('end', () => {
       const now = performance.now()
-      count++
+      count += batch === undefined ? 1 : recordsIn(Buffer.concat(batch))
       firstAt ??= now
       lastAt = now
       if (typeof stamp === 'string') {
