@@ -294,17 +294,7 @@ export async function checkDefinitions (defs: Record<string, GroupDefinitionInpu
 }
 
 /** A webhook as responses show it: header names only, the number of secrets. */
-export interface WebhookView {
-  url: string
-  headers?: string[]
-  secrets?: number
-  timeoutMs?: number
-  maxAttempts?: number
-  maxRetryDurationMs?: number
-  nonRetryableStatuses?: number[]
-  deadLetterTopic?: string | false
-  batchSize?: number
-}
+export type WebhookView = Omit<WebhookConfig, 'headers' | 'secrets'> & { headers?: string[], secrets?: number }
 
 export type DefinitionView = Omit<GroupDefinition, 'webhook'> & { webhook: WebhookView }
 
