@@ -92,6 +92,7 @@ export async function buildApp ({ config, logger }: BuildOptions): Promise<Fasti
     userAgent: userAgentFor(openapiInfo?.info?.version ?? '0'),
     defaults: { timeoutMs: config.webhooks.defaultTimeoutMs },
     allowedHosts: config.webhooks.allowedHosts,
+    blockedAddresses: config.webhooks.blockedAddresses,
     observer: deliveryEvents.emit
   })
   await app.register(consumersPlugin, { config, logger: log, deliverer, deliveryEvents, liveness })

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
 import { readFileSync } from 'node:fs'
+import { DEFAULT_BLOCKED_ADDRESSES, allowListEntryProblem, blockedEntryProblem } from '../webhooks/url-policy.js'
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512'
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -36,6 +37,8 @@ export interface Config {
   }
   webhooks: {
     allowedHosts: string[]
+    /** IPs and CIDR blocks no webhook may reach, whatever the allow-list says (default: cloud metadata, link-local). */
+    blockedAddresses: string[]
     defaultTimeoutMs: number
   }
   metrics: { port: number | undefined }
@@ -180,6 +183,8 @@ export function loadConfig (env: Env = process.env): Config {
     },
     webhooks: {
       allowedHosts: r.list('WEBHOOK_ALLOWED_HOSTS', []),
+      // `none` turns the block off (an empty variable means the default, like every other)
+      blockedAddresses: r.raw('WEBHOOK_BLOCKED_ADDRESSES')?.toLowerCase() === 'none' ? [] : r.list('WEBHOOK_BLOCKED_ADDRESSES', [...DEFAULT_BLOCKED_ADDRESSES]),
       defaultTimeoutMs: r.int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000)
     },
     metrics: { port: metricsPort },
@@ -198,6 +203,15 @@ export function loadConfig (env: Env = process.env): Config {
   config.shutdownDeliveryGraceMs = r.int('SHUTDOWN_DELIVERY_GRACE_MS', graceDefault, 0, 300_000)
   if (config.shutdownDeliveryGraceMs > 0 && config.shutdownDrainMs + config.shutdownDeliveryGraceMs >= config.shutdownTimeoutMs) {
     r.problems.push(`SHUTDOWN_DELIVERY_GRACE_MS: with SHUTDOWN_DRAIN_MS (${config.shutdownDrainMs}) it must stay below SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs}), which bounds the whole shutdown (got ${config.shutdownDeliveryGraceMs})`)
+  }
+
+  for (const e of config.webhooks.allowedHosts) {
+    const problem = allowListEntryProblem(e)
+    if (problem !== undefined) r.problems.push(`WEBHOOK_ALLOWED_HOSTS: ${problem}`)
+  }
+  for (const e of config.webhooks.blockedAddresses) {
+    const problem = blockedEntryProblem(e)
+    if (problem !== undefined) r.problems.push(`WEBHOOK_BLOCKED_ADDRESSES: ${problem}`)
   }
 
   if (r.problems.length > 0) throw new ConfigError(r.problems)

@@ -33,7 +33,7 @@ const TopicSchema = Type.Object({
 }, { additionalProperties: false, description: 'One topic of the group' })
 
 const WebhookSchema = Type.Object({
-  url: Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL every record is POSTed to (host subject to WEBHOOK_ALLOWED_HOSTS)' }),
+  url: Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL every record is POSTed to (host subject to WEBHOOK_ALLOWED_HOSTS; never an address in WEBHOOK_BLOCKED_ADDRESSES, cloud metadata and link-local by default)' }),
   headers: Type.Optional(Type.Record(Type.String(), Type.String(), {
     description: 'Extra request headers, e.g. Authorization. Values are secret: responses list the names only'
   })),
@@ -205,6 +205,8 @@ export function preValidationError (body: unknown): AppError | undefined {
 export interface CheckDeps {
   topics: TopicMetadataCache
   allowedHosts: readonly string[]
+  /** WEBHOOK_BLOCKED_ADDRESSES; default none. */
+  blockedAddresses?: readonly string[]
 }
 
 /**
@@ -232,7 +234,7 @@ export async function checkDefinitions (defs: Record<string, GroupDefinitionInpu
       }
     })
     const w = def.webhook
-    const urlProblem = webhookUrlProblem(w.url, deps.allowedHosts)
+    const urlProblem = webhookUrlProblem(w.url, deps.allowedHosts, deps.blockedAddresses)
     if (urlProblem !== undefined) shape.push({ field: `${at}/webhook/url`, rule: 'webhookUrl', message: urlProblem })
     if (w.headers !== undefined) {
       const perHeader = Object.entries(w.headers).flatMap(([name, value]) => {

@@ -70,6 +70,7 @@ export default fp<ConsumersPluginOptions>(async (app, { config, logger, delivere
     supervisor,
     topics: createTopicMetadataCache(() => app.kafka.connectedAdmin()),
     allowedHosts: config.webhooks.allowedHosts,
+    blockedAddresses: config.webhooks.blockedAddresses,
     logger
   })
   app.decorate('consumers', service)

@@ -70,6 +70,7 @@ export interface ConsumerServiceDeps {
   supervisor: Supervisor
   topics: TopicMetadataCache
   allowedHosts: readonly string[]
+  blockedAddresses?: readonly string[]
   logger: Logger
 }
 
@@ -199,7 +200,7 @@ export function createConsumerService (deps: ConsumerServiceDeps): ConsumerServi
   const service: ConsumerService = {
     async define (body, { replace }) {
       try {
-        await checkDefinitions(body, { topics: deps.topics, allowedHosts: deps.allowedHosts })
+        await checkDefinitions(body, { topics: deps.topics, allowedHosts: deps.allowedHosts, ...(deps.blockedAddresses !== undefined ? { blockedAddresses: deps.blockedAddresses } : {}) })
       } catch (err) {
         if (err instanceof AppError) throw err
         throw kafkaUnavailable('Kafka is unavailable: cannot check the topics of the definition', err)

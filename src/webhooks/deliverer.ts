@@ -29,7 +29,7 @@ import { createDeadLetterWriter, deadLetterTopicFor } from './dead-letter.js'
 import { batchBody, envelopeBody, headerText } from './envelope.js'
 import { DEFAULT_BACKOFF, decide, resolvePolicy, type AttemptResult, type BackoffOptions, type RetryPolicy } from './retry-policy.js'
 import { addSignatureHeaders, secretKey, webhookId } from './signing.js'
-import { headerProblem, webhookUrlProblem } from './url-policy.js'
+import { BLOCKED_ADDRESS_CODE, guardedLookup, headerProblem, webhookUrlProblem } from './url-policy.js'
 import type { ConsumedRecord, Deliverer, DeliveryContext, DeliveryEvent, DeliveryOutcome, WebhookConfig } from './types.js'
 
 export const USER_AGENT_PRODUCT = 'kafka-http-gateway'
@@ -60,6 +60,8 @@ export interface DelivererDeps {
    * that is not http/https) fails permanently without a request. Default: any host.
    */
   allowedHosts?: readonly string[]
+  /** IPs and CIDR blocks never reached (WEBHOOK_BLOCKED_ADDRESSES): refused in the URL and when a name resolves to one. */
+  blockedAddresses?: readonly string[]
   /** Connections per webhook origin; default 64. */
   connectionsPerOrigin?: number
   /** Idle keep-alive connections are closed after this long; default 30 s (or the server's Keep-Alive hint). */
@@ -184,6 +186,14 @@ async function readErrorBody (body: Dispatcher.ResponseData['body']): Promise<st
   return oneLine(Buffer.concat(kept).toString('utf8'))
 }
 
+/** The message of a guarded-lookup refusal (undici wraps it as the cause), or undefined. */
+function blockedAddressError (err: unknown): string | undefined {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === BLOCKED_ADDRESS_CODE) return (e as Error).message
+  }
+  return undefined
+}
+
 function firstHeader (value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value
 }
@@ -194,11 +204,13 @@ export function createDeliverer (deps: DelivererDeps): Deliverer {
   const random = deps.random ?? Math.random
   const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...deps.backoff }
   const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? 1000
+  const blocked = deps.blockedAddresses ?? []
   const agent = new Agent({
     connections: deps.connectionsPerOrigin ?? 64,
     pipelining: 1,
     keepAliveTimeout: deps.keepAliveTimeoutMs ?? 30_000,
-    keepAliveMaxTimeout: Math.max(deps.keepAliveTimeoutMs ?? 30_000, 60_000)
+    keepAliveMaxTimeout: Math.max(deps.keepAliveTimeoutMs ?? 30_000, 60_000),
+    ...(blocked.length > 0 ? { connect: { lookup: guardedLookup(blocked) } } : {})
   })
   const dlq = createDeadLetterWriter({
     getProducer: deps.getProducer,
@@ -235,7 +247,7 @@ export function createDeliverer (deps: DelivererDeps): Deliverer {
     } catch {
       // reported as urlProblem below
     }
-    const problem = webhookUrlProblem(webhook.url, deps.allowedHosts ?? [])
+    const problem = webhookUrlProblem(webhook.url, deps.allowedHosts ?? [], blocked)
     const urlProblem = problem === undefined ? undefined : `webhook URL refused: ${problem}`
     const keys: KeyObject[] = []
     for (const [i, secret] of (webhook.secrets ?? []).entries()) {
@@ -354,6 +366,8 @@ export function createDeliverer (deps: DelivererDeps): Deliverer {
     } catch (err) {
       if (a.stopReason !== undefined) throw new AbortedError('aborted')
       if (timedOut) return { kind: 'error', error: `timeout after ${p.timeoutMs} ms`, timeout: true, detail: `timeout after ${p.timeoutMs} ms` }
+      const blockedErr = blockedAddressError(err)
+      if (blockedErr !== undefined) return { kind: 'error', error: blockedErr, permanent: true, detail: blockedErr }
       const text = p.scrub(errorText(err))
       return { kind: 'error', error: text, detail: text }
     } finally {

@@ -9,8 +9,14 @@
  * - `127.0.0.1`, `::1`: that address (as /32 or /128).
  * Names are matched as written in the URL: a host name is not resolved, so a CIDR entry admits only URLs
  * whose host is an IP literal, and a name entry vouches for whatever that name resolves to.
+ *
+ * Blocked addresses (config WEBHOOK_BLOCKED_ADDRESSES; by default the cloud metadata services and the
+ * link-local ranges they live in) are refused whatever the allow-list says: an IP literal in the URL when
+ * the group is defined, and a name resolving to one when the webhook agent connects (its DNS lookup is
+ * guarded), so a name cannot route a delivery — and the response body it records — to them.
  */
-import { BlockList, isIP } from 'node:net'
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns'
+import { BlockList, isIP, type LookupFunction } from 'node:net'
 
 export const MAX_URL_LENGTH = 2048
 export const MAX_HEADER_NAME_LENGTH = 256
@@ -110,8 +116,76 @@ export function hostAllowed (hostname: string, allowedHosts: readonly string[]):
   return list.suffixes.some(s => name.endsWith(s) && name.length > s.length)
 }
 
+/** Refused by default: link-local (cloud metadata at 169.254.169.254, fe80::/10), Alibaba's and AWS's IPv6 metadata addresses. */
+export const DEFAULT_BLOCKED_ADDRESSES: readonly string[] = Object.freeze(['169.254.0.0/16', 'fe80::/10', '100.100.100.200/32', 'fd00:ec2::254/128'])
+
+/** Why `entry` is not a valid blocked-address entry (an IP address or CIDR block), or undefined. */
+export function blockedEntryProblem (entry: string): string | undefined {
+  const e = entry.trim()
+  const ip = stripBrackets(e.includes('/') ? e.slice(0, e.indexOf('/')) : e)
+  if (isIP(ip) === 0) return `"${e}": must be an IP address or a CIDR block`
+  return allowListEntryProblem(e)
+}
+
+const blockLists = new WeakMap<readonly string[], BlockList>()
+
+function blockListOf (entries: readonly string[]): BlockList {
+  let list = blockLists.get(entries)
+  if (list === undefined) {
+    list = new BlockList()
+    for (const raw of entries) {
+      const e = raw.trim()
+      if (blockedEntryProblem(e) !== undefined) continue
+      const slash = e.indexOf('/')
+      const ip = stripBrackets(slash >= 0 ? e.slice(0, slash) : e)
+      const type = isIP(ip) === 4 ? 'ipv4' : 'ipv6'
+      if (slash >= 0) list.addSubnet(ip, Number(e.slice(slash + 1)), type)
+      else list.addAddress(ip, type)
+    }
+    blockLists.set(entries, list)
+  }
+  return list
+}
+
+/** Whether the IP `address` falls in a blocked entry (IPv4-mapped IPv6 addresses count as their IPv4 address). */
+export function addressBlocked (address: string, blocked: readonly string[]): boolean {
+  if (blocked.length === 0) return false
+  const ip = stripBrackets(address)
+  const family = isIP(ip)
+  if (family === 0) return false
+  const list = blockListOf(blocked)
+  if (list.check(ip, family === 4 ? 'ipv4' : 'ipv6')) return true
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)
+  return mapped?.[1] !== undefined && list.check(mapped[1], 'ipv4')
+}
+
+/** The error code of a connection refused because its host resolved to a blocked address. */
+export const BLOCKED_ADDRESS_CODE = 'EWEBHOOKBLOCKED'
+
+/** A DNS lookup for the webhook agent that fails when the name resolves to a blocked address. */
+export function guardedLookup (blocked: readonly string[]): LookupFunction {
+  return (hostname, options, callback) => {
+    dnsLookup(hostname, options as LookupOptions, (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => {
+      if (err !== null) {
+        callback(err, '', 0)
+        return
+      }
+      const all = Array.isArray(address) ? address : [{ address, family: family ?? 4 }]
+      const bad = all.find(a => addressBlocked(a.address, blocked))
+      if (bad !== undefined) {
+        const e: NodeJS.ErrnoException = new Error(`webhook host "${hostname}" resolves to ${bad.address}, a blocked address (WEBHOOK_BLOCKED_ADDRESSES)`)
+        e.code = BLOCKED_ADDRESS_CODE
+        callback(e, '', 0)
+        return
+      }
+      // the callback's shape follows options.all, as dns.lookup's does
+      ;(callback as (e: null, a: string | LookupAddress[], f?: number) => void)(null, address, family)
+    })
+  }
+}
+
 /** Why `url` cannot be a webhook URL, or undefined. */
-export function webhookUrlProblem (url: string, allowedHosts: readonly string[] = []): string | undefined {
+export function webhookUrlProblem (url: string, allowedHosts: readonly string[] = [], blockedAddresses: readonly string[] = []): string | undefined {
   if (url.length > MAX_URL_LENGTH) return `must be at most ${MAX_URL_LENGTH} characters`
   let parsed: URL
   try {
@@ -122,6 +196,7 @@ export function webhookUrlProblem (url: string, allowedHosts: readonly string[] 
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `scheme must be http or https (got "${parsed.protocol.replace(/:$/, '')}")`
   if (parsed.username !== '' || parsed.password !== '') return 'must not contain credentials (use a custom header such as Authorization)'
   if (parsed.hostname === '') return 'must name a host'
+  if (addressBlocked(parsed.hostname, blockedAddresses)) return `host "${parsed.hostname}" is a blocked address (WEBHOOK_BLOCKED_ADDRESSES: cloud metadata and link-local by default)`
   if (!hostAllowed(parsed.hostname, allowedHosts)) return `host "${parsed.hostname}" is not in the allowed hosts (WEBHOOK_ALLOWED_HOSTS)`
   return undefined
 }

@@ -50,13 +50,23 @@ t.test('each bad variable is named with its rule', async t => {
     [{ REDIS_URL: 'http://x' }, /^REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent/],
     [{ REGISTRY_KEY: 'a b' }, /^REGISTRY_KEY: must be 1-512 non-space characters/],
-    [{ KAFKA_SSL_CA_FILE: '/nonexistent/ca.pem' }, /^KAFKA_SSL_CA_FILE: file cannot be read/]
+    [{ KAFKA_SSL_CA_FILE: '/nonexistent/ca.pem' }, /^KAFKA_SSL_CA_FILE: file cannot be read/],
+    [{ WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com,exa mple.com' }, /^WEBHOOK_ALLOWED_HOSTS: "exa mple.com": must be a host name/],
+    [{ WEBHOOK_BLOCKED_ADDRESSES: 'metadata.google.internal' }, /^WEBHOOK_BLOCKED_ADDRESSES: "metadata.google.internal": must be an IP address or a CIDR block/],
+    [{ WEBHOOK_BLOCKED_ADDRESSES: '10.0.0.0/40' }, /^WEBHOOK_BLOCKED_ADDRESSES: "10.0.0.0\/40": prefix length/]
   ]
   for (const [env, rule] of cases) {
     const p = problems(env)
     t.equal(p.length, 1, `${JSON.stringify(env)} gives one problem`)
     t.match(p[0], rule)
   }
+})
+
+t.test('WEBHOOK_BLOCKED_ADDRESSES: cloud metadata and link-local by default; none turns it off', async t => {
+  t.same(loadConfig({}).webhooks.blockedAddresses, ['169.254.0.0/16', 'fe80::/10', '100.100.100.200/32', 'fd00:ec2::254/128'])
+  t.same(loadConfig({ WEBHOOK_BLOCKED_ADDRESSES: 'none' }).webhooks.blockedAddresses, [])
+  t.same(loadConfig({ WEBHOOK_BLOCKED_ADDRESSES: '' }).webhooks.blockedAddresses, loadConfig({}).webhooks.blockedAddresses, 'empty: the default')
+  t.same(loadConfig({ WEBHOOK_BLOCKED_ADDRESSES: '10.0.0.0/8, ::1' }).webhooks.blockedAddresses, ['10.0.0.0/8', '::1'])
 })
 
 t.test('all problems are reported at once', async t => {

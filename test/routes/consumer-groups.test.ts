@@ -81,6 +81,10 @@ t.test('POST /consumer-groups validates definitions', async t => {
     const hb = await post({ [gid]: { isPartitionAssign: false, topics: [{ name: topic }], webhook: { url: HOOK }, consumer: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 6000 } } })
     t.equal(hb.statusCode, 400)
     t.equal(hb.json().details[0].field, `body/${gid}/consumer/heartbeatIntervalMs`)
+    const metadata = await post({ [gid]: { isPartitionAssign: false, topics: [{ name: topic }], webhook: { url: 'http://169.254.169.254/latest/meta-data' } } })
+    t.equal(metadata.statusCode, 400, 'the cloud metadata address is blocked by default')
+    t.equal(metadata.json().details[0].field, `body/${gid}/webhook/url`)
+    t.match(metadata.json().details[0].message, /blocked address/)
     for (const batchSize of [0, 1001, 2.5, '10']) {
       const res = await post({ [gid]: { isPartitionAssign: false, topics: [{ name: topic }], webhook: { url: HOOK, batchSize } } })
       t.equal(res.statusCode, 400, `batchSize ${JSON.stringify(batchSize)}`)

@@ -58,7 +58,17 @@ t.test('webhook URLs: schemes, credentials and the host allow-list', async t => 
   for (const url of outside) {
     const { status, body } = await define(app, gid, { url })
     t.equal(status, 400, `${url}: 400`)
-    t.ok(refusedAt(body, urlField) && /not in the allowed hosts/.test(body.message), `${url}: refused as outside WEBHOOK_ALLOWED_HOSTS (${body.message})`)
+    // cloud metadata and link-local addresses are refused before the allow-list is consulted
+    const rule = /^http:\/\/(169\.254\.|\[fe80:)/.test(url) ? /blocked address/ : /not in the allowed hosts/
+    t.ok(refusedAt(body, urlField) && rule.test(body.message), `${url}: refused (${body.message})`)
+  }
+
+  // blocked whatever the allow-list says: even a list admitting 169.254.0.0/16 cannot reach the metadata service
+  const open = await build(t, { WEBHOOK_ALLOWED_HOSTS: '169.254.0.0/16,fe80::/10,100.100.100.200' })
+  for (const url of ['http://169.254.169.254/latest/meta-data', 'http://[fe80::1]/', 'http://100.100.100.200/', 'http://[::ffff:169.254.169.254]/']) {
+    const { status, body } = await define(open, gid, { url })
+    t.equal(status, 400, `${url}: 400`)
+    t.ok(refusedAt(body, urlField) && /blocked address/.test(body.message), `${url}: a blocked address despite the allow-list (${body.message})`)
   }
 
   // inside the allow-list: the URL passes, and the request fails on the next check (the topic does not exist)

@@ -320,6 +320,22 @@ t.test('many concurrent deliveries sharing one signal: one listener, no MaxListe
   t.same(warnings.filter(w => w.name === 'MaxListenersExceededWarning'), [])
 })
 
+t.test('a name resolving to a blocked address is refused at connect time: permanent, no request reaches it', async t => {
+  const rx = await receiver(t)
+  const { d, events } = deliverer(t, { blockedAddresses: ['127.0.0.0/8', '::1/128'] })
+  const { ctx, controller } = context({ url: `http://localhost:${new URL(rx.url).port}/x`, deadLetterTopic: false })
+  const pending = d.deliver(record(), ctx)
+  await waitFor('an attempt', () => events.some(e => e.kind === 'attempt'))
+  controller.abort()
+  t.equal((await pending).outcome, 'aborted')
+  t.match(events.find(e => e.kind === 'attempt'), { error: /"localhost" resolves to .*, a blocked address \(WEBHOOK_BLOCKED_ADDRESSES\)/ })
+  t.equal(rx.received.length, 0, 'nothing reached the receiver')
+  // the same name with an empty block list is delivered
+  const open = deliverer(t)
+  const { ctx: ctx2 } = context({ url: `http://localhost:${new URL(rx.url).port}/x` })
+  t.match(await open.d.deliver(record(), ctx2), { outcome: 'delivered', status: 204 })
+})
+
 t.test('a URL the allow-list (or scheme) refuses fails permanently, with no request', async t => {
   const rx = await receiver(t)
   const { d, events } = deliverer(t, { allowedHosts: ['hooks.example.com'] })

@@ -1,5 +1,7 @@
 import t from 'tap'
-import { allowListEntryProblem, headerProblem, headersProblem, hostAllowed, webhookUrlProblem } from '../../src/webhooks/url-policy.js'
+import {
+  DEFAULT_BLOCKED_ADDRESSES, addressBlocked, allowListEntryProblem, blockedEntryProblem, guardedLookup, headerProblem, headersProblem, hostAllowed, webhookUrlProblem
+} from '../../src/webhooks/url-policy.js'
 
 t.test('schemes: http and https only', async t => {
   t.equal(webhookUrlProblem('http://example.com/hook', []), undefined)
@@ -57,4 +59,35 @@ t.test('headersProblem: every header, duplicates by case, count', async t => {
   const many: Record<string, string> = {}
   for (let i = 0; i < 40; i++) many[`x-${i}`] = 'v'
   t.match(headersProblem(many), /at most 32/)
+})
+
+t.test('blocked addresses: metadata and link-local by default, IPv4-mapped IPv6 too, whatever the allow-list says', async t => {
+  for (const ip of ['169.254.169.254', '169.254.0.1', '[fe80::1]', 'fe80::abcd', '100.100.100.200', 'fd00:ec2::254', '::ffff:169.254.169.254', '[::ffff:a9fe:a9fe]']) {
+    t.ok(addressBlocked(ip, DEFAULT_BLOCKED_ADDRESSES), ip)
+  }
+  for (const ip of ['10.0.0.1', '127.0.0.1', '::1', '192.168.1.1', 'hooks.example.com', '100.100.100.201']) t.notOk(addressBlocked(ip, DEFAULT_BLOCKED_ADDRESSES), ip)
+  t.notOk(addressBlocked('169.254.169.254', []), 'an empty list blocks nothing')
+  t.match(webhookUrlProblem('http://169.254.169.254/latest/meta-data', [], DEFAULT_BLOCKED_ADDRESSES), /blocked address/)
+  t.match(webhookUrlProblem('http://169.254.169.254/x', ['169.254.0.0/16'], DEFAULT_BLOCKED_ADDRESSES), /blocked address/, 'the allow-list cannot admit a blocked address')
+  t.equal(webhookUrlProblem('http://10.1.2.3/x', [], DEFAULT_BLOCKED_ADDRESSES), undefined)
+  for (const e of ['10.0.0.0/8', '::1', 'fe80::/10']) t.equal(blockedEntryProblem(e), undefined, e)
+  for (const e of ['example.com', '*.example.com', '10.0.0.0/33', '']) t.type(blockedEntryProblem(e), 'string', e)
+})
+
+t.test('the guarded lookup refuses a name that resolves to a blocked address, in both callback shapes', async t => {
+  const lookup = guardedLookup(['127.0.0.0/8', '::1/128'])
+  const run = async (all: boolean): Promise<{ err: NodeJS.ErrnoException | null, address: unknown }> => await new Promise(resolve => {
+    lookup('localhost', { all }, (err: NodeJS.ErrnoException | null, address: unknown) => { resolve({ err, address }) })
+  })
+  for (const all of [false, true]) {
+    const { err } = await run(all)
+    t.equal(err?.code, 'EWEBHOOKBLOCKED', `all: ${String(all)}`)
+    t.match(err?.message, /"localhost" resolves to (127\.0\.0\.1|::1), a blocked address/)
+  }
+  const open = guardedLookup(['10.0.0.0/8'])
+  const ok = await new Promise<{ err: NodeJS.ErrnoException | null, address: unknown }>(resolve => {
+    open('localhost', { all: true }, (err: NodeJS.ErrnoException | null, address: unknown) => { resolve({ err, address }) })
+  })
+  t.equal(ok.err, null)
+  t.ok(Array.isArray(ok.address) && ok.address.length > 0, 'addresses passed through')
 })
