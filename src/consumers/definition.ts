@@ -10,6 +10,7 @@ import { topicNameProblem, type TopicMetadataCache } from '../kafka/topics.js'
 import { headerProblem, headersProblem, webhookUrlProblem } from '../webhooks/url-policy.js'
 import { secretProblem } from '../webhooks/signing.js'
 import type { WebhookConfig } from '../webhooks/types.js'
+import { canonicalJson } from '../util/canonical-json.js'
 
 export const GROUP_ID_PATTERN = '^[A-Za-z0-9._-]{1,249}$'
 const GROUP_ID = new RegExp(GROUP_ID_PATTERN)
@@ -142,15 +143,6 @@ export function normalizeDefinition (input: GroupDefinitionInput): GroupDefiniti
   return def
 }
 
-/** Canonical JSON: object keys sorted, so the hash does not depend on property order. */
-function canonical (value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`
-  }
-  return JSON.stringify(value)
-}
 
 /**
  * Content hash of a normalized definition (secrets included, so rotating one is a change). The salt is
@@ -158,7 +150,10 @@ function canonical (value: unknown): string {
  * a secret or header value against the rest of the definition, which GET shows.
  */
 export function definitionHash (def: GroupDefinition, salt = ''): string {
-  return createHash('sha256').update(salt).update('\n').update(canonical(def)).digest('hex').slice(0, 16)
+  // no salt: the hash of declarations stored before salts existed, so their identical re-POSTs stay unchanged
+  const h = createHash('sha256')
+  if (salt !== '') h.update(salt).update('\n')
+  return h.update(canonicalJson(def)).digest('hex').slice(0, 16)
 }
 
 /** Whether a definition runs on `clientId`. */

@@ -15,6 +15,7 @@ import type { Logger } from 'pino'
 import { AppError, fieldError, redisUnavailable } from '../errors.js'
 import type { RegistryKeys } from '../registry/keys.js'
 import type { ProduceResponse } from './types.js'
+import { canonicalJson } from '../util/canonical-json.js'
 
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
 
@@ -45,15 +46,6 @@ type Stored =
   | { state: 'in-progress', hash: string, token: string, owner?: MarkerOwner }
   | { state: 'done', hash: string, status: 200 | 202, body: ProduceResponse }
 
-/** JSON with object keys sorted at every level: equal bodies hash equally whatever their key order. */
-export function canonicalJson (value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
-}
 
 export function bodyHash (body: unknown): string {
   return createHash('sha256').update(canonicalJson(body)).digest('base64url')

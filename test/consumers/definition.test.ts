@@ -26,6 +26,9 @@ t.test('normalisation applies defaults and sorts, so equal definitions hash equa
   t.not(definitionHash(normalizeDefinition(input({ webhook: { url: 'https://hooks.example.com/x', secrets: ['whsec_b3RoZXJvdGhlcm90aGVyb3RoZXJvdGhlcg=='] } }))), definitionHash(def), 'a new secret is a change')
   t.equal(definitionHash(reordered, 'ab12'), definitionHash(def, 'ab12'), 'equal under one salt')
   t.not(definitionHash(def, 'ab12'), definitionHash(def, 'cd34'), 'the salt changes the hash, so a shown hash cannot be recomputed from the view')
+  // declarations stored before salts existed carry the hash of commit a59a284, which gave this definition
+  // 0bad76d09bdce4f8: unsalted, the hash must stay that, or their identical re-POSTs would turn into 409s
+  t.equal(definitionHash(def), '0bad76d09bdce4f8', 'unsalted: the earlier hash, so records stored before salts still match')
 })
 
 t.test('webhook batchSize: 1 is the default and is not stored; above 1 it is kept and shown', async t => {

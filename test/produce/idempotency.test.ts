@@ -1,7 +1,8 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
-import { bodyHash, canonicalJson, createIdempotencyStore } from '../../src/produce/idempotency.js'
+import { bodyHash, createIdempotencyStore } from '../../src/produce/idempotency.js'
+import { canonicalJson } from '../../src/util/canonical-json.js'
 import { registryKeys } from '../../src/registry/keys.js'
 import { uniqueName, waitFor } from '../helpers/build.js'
 
