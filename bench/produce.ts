@@ -15,19 +15,14 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import kafkajs from 'kafkajs'
-import { buildGateway, startGateway, type GatewayMode, type GatewayProcess } from './lib/gateway.js'
+import { buildGateway, startGateway, type GatewayProcess } from './lib/gateway.js'
 import { benchValue, directSingleRun, gatewayProduceRun, type Figures } from './lib/produce-runs.js'
+import { CONNECTIONS, DURATION_S, MESSAGE_BYTES, MODE, PARTITIONS, WARMUP_S } from './lib/settings.js'
 import { startServices, type Services } from './lib/services.js'
-import { envInt, envNumber, runSuffix } from './lib/util.js'
+import { runSuffix } from './lib/util.js'
 
 const { Kafka, Partitioners, logLevel } = kafkajs
 
-const DURATION_S = envNumber('BENCH_DURATION', 30)
-const WARMUP_S = envNumber('BENCH_WARMUP', 5)
-const CONNECTIONS = envInt('BENCH_CONNECTIONS', 64)
-const PARTITIONS = envInt('BENCH_PARTITIONS', 6)
-const MESSAGE_BYTES = envInt('BENCH_MESSAGE_BYTES', 1024)
-const MODE: GatewayMode = process.env.BENCH_GATEWAY === 'tsx' ? 'tsx' : 'build'
 const RESULTS = fileURLToPath(new URL('./results/produce.json', import.meta.url))
 const VALUE = benchValue(MESSAGE_BYTES)
 

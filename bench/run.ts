@@ -26,25 +26,21 @@ import kafkajs from 'kafkajs'
 import { runProducerPerformance, type ProducerPerformanceResult } from './lib/apache-perf.js'
 import { autocannonInChild } from './lib/autocannon.js'
 import { bareDeliveryRun, defineGroups, fillTopic, gatewayDeliveryRun, groupDefinitions, registryTopics, startBareConsumer, type DeliveryFigures } from './lib/delivery.js'
-import { buildGateway, sampleRss, startGateway, type GatewayMode, type GatewayProcess } from './lib/gateway.js'
+import { buildGateway, sampleRss, startGateway, type GatewayProcess } from './lib/gateway.js'
 import { loadAverage, machineInfo } from './lib/machine.js'
 import { benchValue, directBatchRun, directSingleRun, gatewayProduceRun, statusCounts, type Figures } from './lib/produce-runs.js'
 import { startBenchReceiver, type BenchReceiver } from './lib/receiver.js'
+import { CONNECTIONS, DURATION_S, MESSAGE_BYTES, MODE, PARTITIONS, WARMUP_S } from './lib/settings.js'
 import { startServices, type Services } from './lib/services.js'
 import { probeStrimziBridge, startStrimziBridge, strimziProduceRequest, type StrimziBridge } from './lib/strimzi-bridge.js'
-import { envInt, envNumber, median, MIB, runSuffix, sleep } from './lib/util.js'
+import { envInt, median, MIB, runSuffix, sleep } from './lib/util.js'
 
 const { ConfigResourceTypes, Kafka, Partitioners, logLevel } = kafkajs
 
 // ---------------------------------------------------------------------------------------------
 // settings
 
-const DURATION_S = envNumber('BENCH_DURATION', 30)
-const WARMUP_S = envNumber('BENCH_WARMUP', 5)
 const REPS = envInt('BENCH_REPS', 3)
-const CONNECTIONS = envInt('BENCH_CONNECTIONS', 64)
-const PARTITIONS = envInt('BENCH_PARTITIONS', 6)
-const MESSAGE_BYTES = envInt('BENCH_MESSAGE_BYTES', 1024)
 const BATCH = envInt('BENCH_BATCH', 100)
 const DELIVERY_MESSAGES = envInt('BENCH_DELIVERY_MESSAGES', 200_000)
 const DELIVERY_WARMUP = envInt('BENCH_DELIVERY_WARMUP', Math.min(20_000, Math.max(1000, Math.round(DELIVERY_MESSAGES / 10))))
@@ -54,7 +50,6 @@ const GROUPS = envInt('BENCH_GROUPS', 50)
 const GROUP_RECORDS = envInt('BENCH_GROUP_RECORDS', 10)
 const STALL_MS = envInt('BENCH_STALL_MS', 60_000)
 const APACHE_WARMUP_RECORDS = envInt('BENCH_APACHE_WARMUP_RECORDS', 100_000)
-const MODE: GatewayMode = process.env.BENCH_GATEWAY === 'tsx' ? 'tsx' : 'build'
 const SKIP_BUILD = process.env.BENCH_SKIP_BUILD === '1'
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF ?? ''
 const SECTIONS = ['produce-single', 'produce-batch', 'delivery', 'memory'] as const
