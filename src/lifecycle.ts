@@ -35,7 +35,8 @@ declare module 'fastify' {
  * 3. the listener closes and idle connections are dropped; Fastify waits for every request in flight
  *    to be answered (their sockets close after the response, see `beginShutdown`);
  * 4. onClose hooks in reverse registration order: consumers (stop every consumer — deliveries in flight
- *    are aborted and stay uncommitted — leave the groups, delete this instance's registry field,
+ *    get SHUTDOWN_DELIVERY_GRACE_MS to finish and be committed, then are aborted and stay uncommitted —
+ *    leave the groups, delete this instance's registry field,
  *    status and heartbeat, close the deliverer), produce (wait for produce calls and batches in
  *    flight), Redis, Kafka (producer, admin), metrics.
  */
