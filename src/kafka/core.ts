@@ -5,11 +5,12 @@ import type { Config } from '../config/env.js'
 import { kafkajsLevel, pinoLogCreator } from './log-bridge.js'
 import { registerCodecs } from './codecs.js'
 import { withTimeout } from '../util/async.js'
+import { errorChain } from './error-chain.js'
 
 export interface KafkaCore {
   readonly kafka: Kafka
   /**
-   * The current producer (see replaceProducer); prefer connectedProducer(). A reference kept across a
+   * The current producer (replaced when a topic it wrote to is deleted, see `createKafkaCore`); prefer connectedProducer(). A reference kept across a
    * replacement still works: its sends go to the producer current at the time.
    */
   readonly producer: Producer
@@ -19,12 +20,6 @@ export interface KafkaCore {
   start (): Promise<void>
   /** The current producer, connected (connecting first when needed). Throws when the cluster is unreachable. */
   connectedProducer (): Promise<Producer>
-  /**
-   * Swaps in a new, connected producer; the old one is disconnected once its sends in flight settle.
-   * One at a time: a call while a replacement is under way shares it. Done by the producer itself when a
-   * topic it wrote to was deleted (see `createKafkaCore`).
-   */
-  replaceProducer (reason: string): Promise<void>
   connectedAdmin (): Promise<Admin>
   /** Resolves when cluster metadata can be fetched within timeoutMs. */
   ping (timeoutMs: number): Promise<void>
@@ -73,19 +68,8 @@ const STALE_METADATA_NAMES = new Set(['KafkaJSMetadataNotLoaded', 'KafkaJSTopicM
  * says topic metadata was unknown or stale — what a send fails with when a topic is gone.
  */
 export function isStaleMetadataError (err: unknown): boolean {
-  const queue: unknown[] = [err]
-  const seen = new Set<unknown>()
-  while (queue.length > 0 && seen.size < 16) {
-    const e = queue.shift()
-    if (e === null || typeof e !== 'object' || seen.has(e)) continue
-    seen.add(e)
-    const like = e as { type?: unknown, name?: unknown, cause?: unknown, originalError?: unknown, errors?: unknown }
-    if ((typeof like.type === 'string' && STALE_METADATA_TYPES.has(like.type)) ||
-        (typeof like.name === 'string' && STALE_METADATA_NAMES.has(like.name))) return true
-    queue.push(like.cause, like.originalError)
-    if (Array.isArray(like.errors)) queue.push(...(like.errors as unknown[]))
-  }
-  return false
+  return errorChain(err).some(e => (typeof e.type === 'string' && STALE_METADATA_TYPES.has(e.type)) ||
+    (typeof e.name === 'string' && STALE_METADATA_NAMES.has(e.name)))
 }
 
 /** One kafkajs producer and what the core knows of it. */
@@ -299,9 +283,6 @@ export function createKafkaCore (config: Config, logger: Logger, options: KafkaC
       const gen = await settled()
       await gen.conn.ensure()
       return gen.facade
-    },
-    async replaceProducer (reason) {
-      await replace(await settled(), reason)
     },
     connectedAdmin,
     async ping (timeoutMs) {

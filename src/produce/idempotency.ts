@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { AppError, fieldError, redisUnavailable } from '../errors.js'
 import type { RegistryKeys } from '../registry/keys.js'
+import { luaScript } from '../registry/scripts.js'
 import type { ProduceResponse } from './types.js'
 import { canonicalJson } from '../util/canonical-json.js'
 
@@ -55,10 +56,10 @@ export function assertIdempotencyKey (key: string): void {
   if (!IDEMPOTENCY_KEY.test(key)) throw fieldError('headers/idempotency-key', 'pattern', 'must be 1-255 printable ASCII characters without spaces')
 }
 
-const COMPARE_AND_SET = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end return 0`
+const COMPARE_AND_SET = luaScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end return 0`)
 /** KEYS idempotency record, owner's heartbeat key; ARGV stored marker, owner token, new marker, ms → 1 taken over, 0 not. */
-const TAKE_OVER = `if redis.call('GET', KEYS[1]) == ARGV[1] and redis.call('GET', KEYS[2]) ~= ARGV[2] then redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4]) return 1 end return 0`
-const COMPARE_AND_DEL = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
+const TAKE_OVER = luaScript(`if redis.call('GET', KEYS[1]) == ARGV[1] and redis.call('GET', KEYS[2]) ~= ARGV[2] then redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4]) return 1 end return 0`)
+const COMPARE_AND_DEL = luaScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
 
 export function createIdempotencyStore ({ redis, keys, ttlSeconds, inProgressMs = 60_000, owner, logger }: IdempotencyDeps): IdempotencyStore {
   const log = logger.child({ component: 'idempotency' })
@@ -98,7 +99,7 @@ export function createIdempotencyStore ({ redis, keys, ttlSeconds, inProgressMs 
         if (stored.state === 'in-progress') {
           if (stored.owner !== undefined) {
             const { alive, token: ownerToken } = stored.owner
-            const taken = await redisCall(() => redis.eval(TAKE_OVER, 2, redisKey, alive, raw, ownerToken, marker(hash, token), markerMs))
+            const taken = await redisCall(() => TAKE_OVER.run(redis, [redisKey, alive], [raw, ownerToken, marker(hash, token), markerMs]))
             if (taken === 1) {
               log.warn({ redisKey, owner: alive }, 'Idempotency-Key taken over from an instance that is gone; its records may have been written already')
               return { kind: 'new', token }
@@ -114,7 +115,7 @@ export function createIdempotencyStore ({ redis, keys, ttlSeconds, inProgressMs 
     async complete (key, token, hash, status, body) {
       const done = JSON.stringify({ state: 'done', hash, status, body } satisfies Stored)
       try {
-        const ok = await redis.eval(COMPARE_AND_SET, 1, keys.idempotency(key), marker(hash, token), done, ttlSeconds)
+        const ok = await COMPARE_AND_SET.run(redis, [keys.idempotency(key)], [marker(hash, token), done, ttlSeconds])
         if (ok !== 1) log.warn('idempotency marker expired before the answer was stored')
       } catch (err) {
         // the records are written: answer the client; a retry may then produce again
@@ -122,7 +123,7 @@ export function createIdempotencyStore ({ redis, keys, ttlSeconds, inProgressMs 
       }
     },
     async release (key, token, hash) {
-      await redis.eval(COMPARE_AND_DEL, 1, keys.idempotency(key), marker(hash, token)).catch((err: unknown) => {
+      await COMPARE_AND_DEL.run(redis, [keys.idempotency(key)], [marker(hash, token)]).catch((err: unknown) => {
         log.warn({ err }, 'could not release the idempotency marker; it expires by itself')
       })
     }

@@ -17,6 +17,7 @@ import { headerBytes } from './encoding.js'
 import { assertIdempotencyKey, bodyHash, type IdempotencyStore } from './idempotency.js'
 import { mapKafkaError } from './kafka-errors.js'
 import { normalizeRequest, type EncodedMessage } from './plan.js'
+import { sleep } from '../util/async.js'
 import type { ProduceEvent, ProduceObserver, ProduceOutcome, ProduceRequestInput, ProduceResponse, ProduceWarning, RecordResult } from './types.js'
 
 const { Partitioners, ConfigResourceTypes } = kafkajs
@@ -113,7 +114,7 @@ export function createProduceService (deps: ProduceServiceDeps): ProduceService 
       topics.invalidate(topic)
       const ids = await topics.partitions(topic)
       if (ids !== undefined && ids.length > 0) return ids
-      await new Promise(resolve => setTimeout(resolve, 100))
+      await sleep(100)
     }
     throw kafkaUnavailable(`topic "${topic}" was created but its metadata is not visible yet; retry`)
   }

@@ -8,11 +8,11 @@ import type { Admin } from 'kafkajs'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { AppError, redisUnavailable } from '../errors.js'
+import { CUSTOM_ASSIGNER_PROTOCOL } from '../kafka/partition-assigner.js'
 import { mapKafkaError } from '../produce/kafka-errors.js'
 import type { RegistryGroupEntry, RegistryKeys } from './keys.js'
 
 /** The protocol name partition-assigned consumers use (seed 000: syrup-kafka's custom assigner). */
-export const CUSTOM_ASSIGNER = 'custom-assigner'
 
 export type ArrivalRule = 'registered' | 'alive' | 'partitionAssigned'
 
@@ -59,7 +59,7 @@ export function partitionAssignedGroup (topicEntry: unknown): GroupLike | undefi
   const candidates = [asGroup(topicEntry)]
   const groups = (topicEntry as { groups?: unknown }).groups
   if (Array.isArray(groups)) candidates.push(...groups.map(asGroup))
-  return candidates.find((g): g is GroupLike => g !== undefined && g.groupProtocol === CUSTOM_ASSIGNER && g.partitions.length > 0)
+  return candidates.find((g): g is GroupLike => g !== undefined && g.groupProtocol === CUSTOM_ASSIGNER_PROTOCOL && g.partitions.length > 0)
 }
 
 export function createArrivalResolver ({ redis, keys, getAdmin, logger, livenessCacheMs = 2000 }: ArrivalDeps): ArrivalResolver {
@@ -118,7 +118,7 @@ export function createArrivalResolver ({ redis, keys, getAdmin, logger, liveness
       const group = partitionAssignedGroup(topicEntry)
       if (group === undefined) {
         throw arrivalUnroutable(field, 'partitionAssigned',
-          `client "${clientId}" has no partition-assigned ("${CUSTOM_ASSIGNER}") consumer with partitions on topic "${topic}"`)
+          `client "${clientId}" has no partition-assigned ("${CUSTOM_ASSIGNER_PROTOCOL}") consumer with partitions on topic "${topic}"`)
       }
 
       if (!isGateway) {
