@@ -76,7 +76,7 @@ export interface PartitionStatus {
   /** Retries scheduled (each failed attempt that will be tried again counts once). */
   retried: number
   deadLettered: number
-  /** Records being delivered right now (0 or 1: a partition is delivered in order). */
+  /** Records being delivered right now (one request at a time, in order: 0, or up to the webhook batchSize). */
   inFlight: number
   /** HTTP status of the last attempt, null when it got no response (or none was made yet). */
   lastStatus: number | null
@@ -332,6 +332,7 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
       const messages = batch.messages
       // webhook.batchSize > 1: consecutive records of this batch go in one request
       const size = def.webhook.batchSize ?? 1
+      const ctx = { groupId, webhook: def.webhook, signal, heartbeat: guardedHeartbeat, fetchedAt }
       for (let i = 0; i < messages.length; i += size) {
         if (!isRunning() || isStale() || signal.aborted) return
         if (finishing !== undefined) {
@@ -343,7 +344,6 @@ export function createGroupRunner (groupId: string, declaration: Declaration, de
         const n = chunk?.length ?? 1
         const lastOffset = chunk === undefined ? message.offset : (chunk[n - 1] as KafkaMessage).offset
         const where = n === 1 ? message.offset : `${message.offset}-${lastOffset}`
-        const ctx = { groupId, webhook: def.webhook, signal, heartbeat: guardedHeartbeat, fetchedAt }
         let outcome
         pstats.inFlight += n
         inFlight += n

@@ -10,7 +10,7 @@ export const PartitionStatusSchema = Type.Object({
   delivered: Type.Integer({ description: 'Records of this partition delivered (2xx) by this instance since the consumer started' }),
   retried: Type.Integer({ description: 'Retries scheduled on this partition (each failed attempt that is tried again counts once)' }),
   deadLettered: Type.Integer({ description: 'Records of this partition written to the dead-letter topic by this instance' }),
-  inFlight: Type.Integer({ description: 'Records of this partition being delivered right now (0 or 1: a partition is delivered in order)' }),
+  inFlight: Type.Integer({ description: 'Records of this partition being delivered right now (one request at a time, in order: 0, or up to the webhook batchSize)' }),
   lastStatus: Type.Union([Type.Integer(), Type.Null()], { description: 'HTTP status of the last attempt on this partition; null when it got no response (network error, timeout) or none was made' }),
   lastError: Type.Union([Type.String(), Type.Null()], { description: 'The last failed attempt or dead letter on this partition (status and the start of the response body, or the network error), or null' }),
   lag: Type.Union([Type.Integer(), Type.Null()], { description: 'Records behind: the high watermark minus the group\'s position (its committed offset, or the next record this instance delivers when further). Measured every registry heartbeat; null until measured or when not held here' }),

@@ -127,36 +127,13 @@ export function blockedEntryProblem (entry: string): string | undefined {
   return allowListEntryProblem(e)
 }
 
-const blockLists = new WeakMap<readonly string[], BlockList>()
-
-function blockListOf (entries: readonly string[]): BlockList {
-  let list = blockLists.get(entries)
-  if (list === undefined) {
-    list = new BlockList()
-    for (const raw of entries) {
-      const e = raw.trim()
-      if (blockedEntryProblem(e) !== undefined) continue
-      const slash = e.indexOf('/')
-      const ip = stripBrackets(slash >= 0 ? e.slice(0, slash) : e)
-      const type = isIP(ip) === 4 ? 'ipv4' : 'ipv6'
-      if (slash >= 0) list.addSubnet(ip, Number(e.slice(slash + 1)), type)
-      else list.addAddress(ip, type)
-    }
-    blockLists.set(entries, list)
-  }
-  return list
-}
-
-/** Whether the IP `address` falls in a blocked entry (IPv4-mapped IPv6 addresses count as their IPv4 address). */
+/** Whether the IP `address` falls in a blocked entry (BlockList matches IPv4-mapped IPv6 addresses against IPv4 entries). */
 export function addressBlocked (address: string, blocked: readonly string[]): boolean {
   if (blocked.length === 0) return false
   const ip = stripBrackets(address)
   const family = isIP(ip)
-  if (family === 0) return false
-  const list = blockListOf(blocked)
-  if (list.check(ip, family === 4 ? 'ipv4' : 'ipv6')) return true
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)
-  return mapped?.[1] !== undefined && list.check(mapped[1], 'ipv4')
+  // blocked entries are IPs and CIDR blocks only (blockedEntryProblem): the allow-list's compiled IP set is theirs
+  return family !== 0 && compile(blocked).ips.check(ip, family === 4 ? 'ipv4' : 'ipv6')
 }
 
 /** The error code of a connection refused because its host resolved to a blocked address. */
