@@ -21,12 +21,7 @@ import type { MessageInput } from './types.js'
 /** Written on records whose key was given as base64 bytes; absent means the key is UTF-8 text. */
 export { KEY_ENCODING_BINARY, KEY_ENCODING_HEADER } from '../kafka/record-format.js'
 
-/** Upper bounds of a v2 record's framing (length, attributes, timestamp/offset deltas, key/value lengths, header count). */
-export const RECORD_OVERHEAD_BYTES = 32
-/** Upper bound of one header's framing (name and value lengths). */
-export const HEADER_OVERHEAD_BYTES = 10
-
-export const headerBytes = (name: string, value: string): number => Buffer.byteLength(name) + Buffer.byteLength(value) + HEADER_OVERHEAD_BYTES
+export { HEADER_OVERHEAD_BYTES, RECORD_OVERHEAD_BYTES, headerBytes } from '../kafka/record-format.js'
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 const BASE64URL = /^[A-Za-z0-9_-]*$/

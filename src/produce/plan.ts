@@ -6,8 +6,8 @@ import kafkajs from 'kafkajs'
 import { fieldError } from '../errors.js'
 import { COMPRESSIONS, compressionType, type CompressionName } from '../kafka/codecs.js'
 import { assertTopicName } from '../kafka/topics.js'
-import { encodeKey, encodeValue, headerBytes, KEY_ENCODING_BINARY, KEY_ENCODING_HEADER, RECORD_OVERHEAD_BYTES, userHeaders } from './encoding.js'
-import { CONTENT_TYPE_HEADER } from '../kafka/record-format.js'
+import { encodeKey, encodeValue, KEY_ENCODING_BINARY, KEY_ENCODING_HEADER, userHeaders } from './encoding.js'
+import { CONTENT_TYPE_HEADER, recordBytes } from '../kafka/record-format.js'
 import type { Acks, MessageInput, ProduceRequestInput, SendOptions } from './types.js'
 
 const { CompressionCodecs } = kafkajs
@@ -86,9 +86,7 @@ export function encodeMessage (message: MessageInput, index: number, prefix: str
   const headers: Record<string, string> = { ...userHeaders(message, prefix) }
   if (contentType !== undefined) headers[CONTENT_TYPE_HEADER] = contentType
   if (binary) headers[KEY_ENCODING_HEADER] = KEY_ENCODING_BINARY
-  let bytes = RECORD_OVERHEAD_BYTES + (key?.length ?? 0) + (value?.length ?? 0)
-  for (const [k, v] of Object.entries(headers)) bytes += headerBytes(k, v)
-  return { index, prefix, key, value, headers, partitions: checkPartitions(message, prefix), arrival: checkArrival(message, prefix), bytes }
+  return { index, prefix, key, value, headers, partitions: checkPartitions(message, prefix), arrival: checkArrival(message, prefix), bytes: recordBytes(key, value, headers) }
 }
 
 /** Topic name, form (single xor batch), options, and every message encoded; throws 400 naming the field. */
