@@ -15,6 +15,7 @@
 import type { Admin, IHeaders, Message, Producer } from 'kafkajs'
 import type { Logger } from 'pino'
 import { topicNameProblem } from '../kafka/topics.js'
+import { recordBytes } from '../kafka/record-format.js'
 import { sleep } from '../util/async.js'
 import type { ConsumedRecord } from './types.js'
 
@@ -76,6 +77,32 @@ export function deadLetterMessage (dl: DeadLetter): Message {
   headers[DLQ_HEADERS.firstAttemptAt] = new Date(dl.firstAttemptAt).toISOString()
   headers[DLQ_HEADERS.lastAttemptAt] = new Date(dl.lastAttemptAt).toISOString()
   return { key: dl.record.key, value: dl.record.value, headers }
+}
+
+/**
+ * Bytes per dead-letter produce request: a refused batch (up to 1000 records, each with up to 2 KiB of
+ * dlq-error) must not become one request over the broker's default message.max.bytes (1 MiB), which
+ * would be refused — and retried — for good.
+ */
+export const MAX_DEAD_LETTER_SEND_BYTES = 512 * 1024
+
+/** `messages` in order, cut into sends of at most MAX_DEAD_LETTER_SEND_BYTES (a larger record goes alone). */
+export function sendsOf (messages: readonly Message[]): Message[][] {
+  const sends: Message[][] = []
+  let current: Message[] = []
+  let bytes = 0
+  for (const m of messages) {
+    const size = recordBytes(m.key as Buffer | null, m.value as Buffer | null, m.headers ?? {})
+    if (current.length > 0 && bytes + size > MAX_DEAD_LETTER_SEND_BYTES) {
+      sends.push(current)
+      current = []
+      bytes = 0
+    }
+    current.push(m)
+    bytes += size
+  }
+  if (current.length > 0) sends.push(current)
+  return sends
 }
 
 export interface DeadLetterWriterDeps {
@@ -158,7 +185,9 @@ export function createDeadLetterWriter (deps: DeadLetterWriterDeps): DeadLetterW
     const dl = dls[0]
     if (dl === undefined) return true
     const problem = topicNameProblem(topic)
-    const messages = dls.map(deadLetterMessage)
+    const sends = sendsOf(dls.map(deadLetterMessage))
+    // sends already acknowledged are not written again when a later one fails and is retried
+    let written = 0
     for (let failures = 0; ; failures++) {
       if (signal.aborted) return false
       try {
@@ -166,7 +195,7 @@ export function createDeadLetterWriter (deps: DeadLetterWriterDeps): DeadLetterW
         const done = await unlessAborted((async () => {
           await ensureTopic(topic)
           const producer = await deps.getProducer()
-          await producer.send({ topic, acks: -1, messages })
+          for (; written < sends.length; written++) await producer.send({ topic, acks: -1, messages: sends[written] as Message[] })
         })(), signal)
         if (done === undefined) return false
         return true

@@ -5,7 +5,7 @@ import { pino } from 'pino'
 import type { KafkaMessage } from 'kafkajs'
 import { uniqueName, waitFor } from '../helpers/build.js'
 import { createDeliverer, userAgentFor, type DelivererDeps } from '../../src/webhooks/deliverer.js'
-import { createDeadLetterWriter, deadLetterTopicFor, DLQ_HEADERS } from '../../src/webhooks/dead-letter.js'
+import { createDeadLetterWriter, deadLetterMessage, deadLetterTopicFor, DLQ_HEADERS, MAX_DEAD_LETTER_SEND_BYTES, sendsOf } from '../../src/webhooks/dead-letter.js'
 import type { KafkaCore } from '../../src/kafka/core.js'
 import type { DeliveryEvent, WebhookConfig } from '../../src/webhooks/types.js'
 import { context, freePort, record, startReceiver, type Receiver, type Reply } from './fixtures/http.js'
@@ -43,6 +43,15 @@ function only (messages: KafkaMessage[]): KafkaMessage {
   if (m === undefined || messages.length !== 1) throw new Error(`expected one message, got ${messages.length}`)
   return m
 }
+
+t.test('sendsOf: order kept, each send within MAX_DEAD_LETTER_SEND_BYTES, a larger record alone', async t => {
+  const msg = (n: number, bytes: number) => ({ key: null, value: Buffer.alloc(bytes), headers: { n: String(n) } })
+  const sends = sendsOf([msg(0, 300_000), msg(1, 300_000), msg(2, 700_000), msg(3, 10), msg(4, 10)])
+  t.same(sends.map(s => s.map(m => m.headers?.n)), [['0'], ['1'], ['2'], ['3', '4']])
+  t.same(sendsOf([msg(0, 100), msg(1, 100)]).length, 1, 'small ones share a send')
+  t.ok(2 * 300_000 > MAX_DEAD_LETTER_SEND_BYTES && 300_000 < MAX_DEAD_LETTER_SEND_BYTES)
+  t.same(sendsOf([]), [])
+})
 
 t.test('dead-letter topic names', async t => {
   t.equal(deadLetterTopicFor('orders-sink', undefined), 'orders-sink.dlq')
@@ -178,6 +187,21 @@ t.test('broker', async t => {
     t.same(results, [true, true, true])
     const msgs = await readTopic(core, topic, 3)
     t.same(msgs.map(m => header(m.headers, DLQ_HEADERS.originalOffset)).sort(), ['0', '1', '2'])
+  })
+
+  t.test('a refused batch too large for one produce request is written in several, in order, each record once', async t => {
+    const topic = uniqueName('dlq-big')
+    const writer = createDeadLetterWriter({ getProducer: () => core.connectedProducer(), getAdmin: () => core.connectedAdmin(), logger: silent })
+    // 1000 records of one key (one partition): ~3 MiB with their dlq-error headers, three times the broker's
+    // default message.max.bytes in one request
+    const at = Date.now()
+    const dls = Array.from({ length: 1000 }, (_v, i) => ({
+      groupId: 'g', record: record({ offset: String(i), key: Buffer.from('same-key'), value: Buffer.alloc(1024, 'v') }), status: 422, error: 'e'.repeat(2000), attempts: 1, firstAttemptAt: at, lastAttemptAt: at
+    }))
+    t.ok(sendsOf(dls.map(deadLetterMessage)).length >= 6, 'cut into several sends')
+    t.equal(await writer.writeAll(topic, dls, AbortSignal.timeout(60_000)), true, 'written (not refused as too large, retried for good)')
+    const msgs = await readTopic(core, topic, 1000)
+    t.same(msgs.map(m => header(m.headers, DLQ_HEADERS.originalOffset)), dls.map(d => d.record.offset), 'every record once, in order')
   })
 
   t.test('end to end with a kafkajs consumer: order kept, 4xx dead-lettered, a stall longer than the session timeout causes no rebalance', { timeout: 120_000 }, async t => {
