@@ -7,6 +7,7 @@ import type { Logger } from 'pino'
 import { AppError, kafkaUnavailable, redisUnavailable } from '../errors.js'
 import type { TopicMetadataCache } from '../kafka/topics.js'
 import type { RegistryEntry, RegistryKeys } from '../registry/keys.js'
+import { aliveAmong } from '../registry/liveness.js'
 import type { Registry, RegistryFilter } from '../registry/registry.js'
 import {
   checkDefinitions, definitionView, normalizeDefinition,
@@ -112,11 +113,8 @@ export function createConsumerService (deps: ConsumerServiceDeps): ConsumerServi
   /** Live gateway instances (heartbeat present). */
   async function liveGateways (): Promise<string[]> {
     const members = (await redis.smembers(keys.gateways)).sort()
-    if (members.length === 0) return []
-    const pipeline = redis.pipeline()
-    for (const id of members) pipeline.exists(keys.alive(id))
-    const results = await pipeline.exec() ?? []
-    return members.filter((_id, i) => results[i]?.[1] === 1)
+    const alive = await aliveAmong(redis, keys, members)
+    return members.filter(id => alive.has(id))
   }
 
   /** Status hashes of the live instances: clientId → groupId → status. */

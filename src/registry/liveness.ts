@@ -42,6 +42,21 @@ return 1
 `)
 
 /** Raised at start when another live instance already uses this clientId. */
+/** Which of `clientIds` have their heartbeat key (one pipelined EXISTS each). */
+export async function aliveAmong (redis: Redis, keys: RegistryKeys, clientIds: readonly string[]): Promise<Set<string>> {
+  const alive = new Set<string>()
+  if (clientIds.length === 0) return alive
+  const pipeline = redis.pipeline()
+  for (const id of clientIds) pipeline.exists(keys.alive(id))
+  const results = await pipeline.exec() ?? []
+  results.forEach(([err, n], i) => {
+    if (err !== null) throw err
+    const id = clientIds[i]
+    if (n === 1 && id !== undefined) alive.add(id)
+  })
+  return alive
+}
+
 export class DuplicateClientIdError extends Error {
   constructor (readonly clientId: string, key: string) {
     super(`KAFKA_CLIENT_ID "${clientId}" is already used by a live gateway instance (its heartbeat ${key} is being refreshed). ` +

@@ -12,6 +12,7 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { RegistryEntry, RegistryGroupEntry, RegistryKeys } from './keys.js'
+import { aliveAmong } from './liveness.js'
 import { luaScript } from './scripts.js'
 
 /** One group's assignment on one topic, as the entry stores it. */
@@ -152,17 +153,7 @@ export function createRegistry ({ redis, keys, logger }: { redis: Redis, keys: R
     const gatewaySet = new Set(gateways)
     const ids = Object.keys(all).sort()
     const gatewayIds = ids.filter(id => gatewaySet.has(id))
-    const alive = new Set<string>()
-    if (gatewayIds.length > 0) {
-      const pipeline = redis.pipeline()
-      for (const id of gatewayIds) pipeline.exists(keys.alive(id))
-      const results = await pipeline.exec() ?? []
-      results.forEach(([err, n], i) => {
-        if (err !== null) throw err
-        const id = gatewayIds[i]
-        if (n === 1 && id !== undefined) alive.add(id)
-      })
-    }
+    const alive = await aliveAmong(redis, keys, gatewayIds)
     const rows: RegistryRow[] = []
     for (const clientId of ids) {
       let entry: unknown

@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis'
 import type { RegistryKeys } from './keys.js'
+import { aliveAmong } from './liveness.js'
 import { luaScript } from './scripts.js'
 
 /** KEYS alive, registry, status, stopped, gateways; ARGV clientId → 1 swept, 0 alive. */
@@ -21,10 +22,8 @@ return 1
 export async function sweepDeadInstances (redis: Redis, keys: RegistryKeys, selfClientId: string): Promise<string[]> {
   const members = (await redis.smembers(keys.gateways)).filter(id => id !== selfClientId)
   if (members.length === 0) return []
-  const pipeline = redis.pipeline()
-  for (const id of members) pipeline.exists(keys.alive(id))
-  const results = await pipeline.exec() ?? []
-  const dead = members.filter((_id, i) => results[i]?.[1] === 0)
+  const alive = await aliveAmong(redis, keys, members)
+  const dead = members.filter(id => !alive.has(id))
   const swept: string[] = []
   for (const id of dead) {
     const r = await SWEEP.run(redis, [keys.alive(id), keys.registry, keys.status(id), keys.stopped(id), keys.gateways], [id])
