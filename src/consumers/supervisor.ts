@@ -332,6 +332,9 @@ export function createSupervisor (deps: SupervisorDeps): Supervisor {
     beat = setInterval(() => {
       // runs on after close() began, until the release: consumers finishing deliveries must not let it expire
       if (beat === undefined || !owner) return
+      // a tick refreshed it lately: no second refresh this period (gaps stay under 1.5 heartbeats, the key lives 3)
+      const last = liveness.lastRefreshedAt
+      if (last !== undefined && Date.now() - last < heartbeatMs / 2) return
       liveness.refresh()
         .catch(() => { /* the next tick reports Redis trouble */ })
     }, heartbeatMs)

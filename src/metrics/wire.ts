@@ -49,7 +49,8 @@ export function deliveryMetrics (metrics: Metrics): (e: DeliveryEvent) => void {
   const pending = new Set<string>()
   const keyOf = (e: DeliveryEvent): string => `${e.groupId}\u0000${e.topic}\u0000${e.partition}\u0000${e.offset ?? ''}`
   const settle = (e: DeliveryEvent): void => {
-    if (pending.delete(keyOf(e))) metrics.retriesPending.dec({ group: e.groupId })
+    // the common case, nothing retried: no key to build
+    if (pending.size > 0 && pending.delete(keyOf(e))) metrics.retriesPending.dec({ group: e.groupId })
   }
   return (e) => {
     const group = e.groupId
