@@ -1,7 +1,7 @@
 import t from 'tap'
 import { pino } from 'pino'
 import { startBenchReceiver } from '../../bench/lib/receiver.js'
-import { createDeliverer } from '../../src/webhooks/deliverer.js'
+import { createDeliverer } from '../../src/webhooks/delivery/deliverer.js'
 import { context, record } from './fixtures/http.js'
 
 t.test('the bench receiver answers 204, counts, and records fetch-to-receipt latency from the deliverer\'s header', async t => {

@@ -1,0 +1,79 @@
+/**
+ * What one HTTP attempt came to, as the retry policy and the logs see it: a response (2xx drained; any
+ * other status with the start of its body, and for 3xx its Location, since redirects are never followed)
+ * or a request error (timeout, blocked address, connection failure). Receiver text is scrubbed of the
+ * webhook's secrets.
+ */
+import { STATUS_CODES } from 'node:http'
+import type { Dispatcher } from 'undici'
+import type { AttemptResult } from '../retry-policy.js'
+import { BLOCKED_ADDRESS_CODE } from '../url-policy.js'
+import { errorText, oneLine } from './error-text.js'
+
+/** Bytes of a failing response body kept for the dead-letter error and logs. */
+export const ERROR_BODY_BYTES = 1024
+/** A failing response body longer than this is not drained: its connection is closed instead. */
+const DRAIN_LIMIT_BYTES = 64 * 1024
+
+/** An attempt's result with the text that logs, events and dead letters show for it. */
+export type AttemptOutcome = AttemptResult & { detail: string }
+
+export function statusText (status: number): string {
+  const text = STATUS_CODES[status]
+  return text === undefined ? `HTTP ${status}` : `HTTP ${status} ${text}`
+}
+
+/** Reads (and keeps the first ERROR_BODY_BYTES of) a failing response body, draining it for keep-alive. */
+async function readErrorBody (body: Dispatcher.ResponseData['body']): Promise<string> {
+  const kept: Buffer[] = []
+  let size = 0
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      if (size < ERROR_BODY_BYTES) kept.push(chunk.subarray(0, ERROR_BODY_BYTES - size))
+      size += chunk.length
+      if (size > DRAIN_LIMIT_BYTES) break // closes the connection rather than read a huge body
+    }
+  } catch {
+    // a body that fails midway still leaves the status, which is what counts
+  }
+  return oneLine(Buffer.concat(kept).toString('utf8'))
+}
+
+function firstHeader (value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}
+
+/** The outcome of a response; consumes its body. */
+export async function responseOutcome (res: Dispatcher.ResponseData, scrub: (text: string) => string): Promise<AttemptOutcome> {
+  const status = res.statusCode
+  if (status >= 200 && status < 300) {
+    await res.body.dump().catch(() => {})
+    return { kind: 'response', status, detail: statusText(status) }
+  }
+  const text = await readErrorBody(res.body)
+  const retryAfter = firstHeader(res.headers['retry-after'])
+  let detail = statusText(status)
+  if (status >= 300 && status < 400) {
+    const location = firstHeader(res.headers.location)
+    detail += ` (redirects are not followed${location !== undefined ? `; Location: ${oneLine(location).slice(0, 256)}` : ''})`
+  }
+  if (text !== '') detail += `: ${text}`
+  return { kind: 'response', status, retryAfter, detail: scrub(detail) }
+}
+
+/** The message of a guarded-lookup refusal (undici wraps it as the cause), or undefined. */
+function blockedAddressError (err: unknown): string | undefined {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === BLOCKED_ADDRESS_CODE) return (e as Error).message
+  }
+  return undefined
+}
+
+/** The outcome of a request that failed without a response (not stopped: the caller checks that first). */
+export function requestErrorOutcome (err: unknown, timedOut: boolean, timeoutMs: number, scrub: (text: string) => string): AttemptOutcome {
+  if (timedOut) return { kind: 'error', error: `timeout after ${timeoutMs} ms`, timeout: true, detail: `timeout after ${timeoutMs} ms` }
+  const blockedErr = blockedAddressError(err)
+  if (blockedErr !== undefined) return { kind: 'error', error: blockedErr, permanent: true, detail: blockedErr }
+  const text = scrub(errorText(err))
+  return { kind: 'error', error: text, detail: text }
+}
