@@ -8,7 +8,7 @@ import { Agent, request } from 'undici'
 import { guardedLookup } from '../url-policy.js'
 import { AbortedError, type Active } from './active.js'
 import type { PreparedWebhook } from './prepared-webhook.js'
-import { requestErrorOutcome, responseOutcome, type AttemptOutcome } from './response.js'
+import { failedResponseOutcome, requestErrorOutcome, statusText, type AttemptOutcome } from './response.js'
 
 /** Resolved from DelivererDeps (where the defaults are). */
 export interface AgentOptions {
@@ -46,7 +46,13 @@ export async function attempt (agent: Agent, p: PreparedWebhook, headers: Record
       headersTimeout: p.timeoutMs,
       bodyTimeout: p.timeoutMs
     })
-    return await responseOutcome(res, p.scrub)
+    const status = res.statusCode
+    // the fast path stays in this function: no further async step per delivered record
+    if (status >= 200 && status < 300) {
+      await res.body.dump().catch(() => {})
+      return { kind: 'response', status, detail: statusText(status) }
+    }
+    return await failedResponseOutcome(res, p.scrub)
   } catch (err) {
     if (a.stopReason !== undefined) throw new AbortedError('aborted')
     return requestErrorOutcome(err, timedOut, p.timeoutMs, p.scrub)

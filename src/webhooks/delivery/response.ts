@@ -1,8 +1,7 @@
 /**
- * What one HTTP attempt came to, as the retry policy and the logs see it: a response (2xx drained; any
- * other status with the start of its body, and for 3xx its Location, since redirects are never followed)
- * or a request error (timeout, blocked address, connection failure). Receiver text is scrubbed of the
- * webhook's secrets.
+ * What a failed HTTP attempt came to, as the retry policy and the logs see it: a non-2xx response with
+ * the start of its body (and for 3xx its Location: redirects are never followed), or a request error
+ * (timeout, blocked address, connection failure). Receiver text is scrubbed of the webhook's secrets.
  */
 import { STATUS_CODES } from 'node:http'
 import type { Dispatcher } from 'undici'
@@ -43,13 +42,9 @@ function firstHeader (value: string | string[] | undefined): string | undefined 
   return Array.isArray(value) ? value[0] : value
 }
 
-/** The outcome of a response; consumes its body. */
-export async function responseOutcome (res: Dispatcher.ResponseData, scrub: (text: string) => string): Promise<AttemptOutcome> {
+/** The outcome of a non-2xx response; reads (or gives up on) its body. */
+export async function failedResponseOutcome (res: Dispatcher.ResponseData, scrub: (text: string) => string): Promise<AttemptOutcome> {
   const status = res.statusCode
-  if (status >= 200 && status < 300) {
-    await res.body.dump().catch(() => {})
-    return { kind: 'response', status, detail: statusText(status) }
-  }
   const text = await readErrorBody(res.body)
   const retryAfter = firstHeader(res.headers['retry-after'])
   let detail = statusText(status)
