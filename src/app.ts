@@ -16,8 +16,7 @@ import metricsPlugin from './metrics/plugin.js'
 import lifecycle from './lifecycle.js'
 import kafkaPlugin from './kafka/plugin.js'
 import redisPlugin from './registry/plugin.js'
-import healthRoutes from './routes/health.js'
-import openapiRoutes from './routes/openapi.js'
+import { registerRoutes } from './routes/index.js'
 import producePlugin from './produce/plugin.js'
 import consumersPlugin from './consumers/plugin.js'
 import { createDeliveryEvents } from './consumers/delivery-events.js'
@@ -79,8 +78,6 @@ export async function buildApp ({ config, logger }: BuildOptions): Promise<Fasti
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } })
   installApiKeyAuth(app, config.apiKeys)
 
-  await app.register(healthRoutes)
-  await app.register(openapiRoutes)
   // one heartbeat per instance: the supervisor keeps it, Idempotency-Key markers name it
   const liveness = createLiveness({ redis: app.redis.redis, keys: registryKeys(config.registry.key), clientId: config.kafka.clientId, heartbeatMs: config.registry.heartbeatMs })
   await app.register(producePlugin, { config, logger: log, owner: { alive: liveness.aliveKey, token: liveness.token } })
@@ -97,6 +94,7 @@ export async function buildApp ({ config, logger }: BuildOptions): Promise<Fasti
     observer: deliveryEvents.emit
   })
   await app.register(consumersPlugin, { config, logger: log, deliverer, deliveryEvents, liveness })
+  await registerRoutes(app, { kafka: app.kafka, redis: app.redis, produce: app.produce, consumers: app.consumers })
   // produce and delivery events, consumer lag and the heartbeat age feed the Prometheus metrics
   const unwire = wireMetrics(app.metrics, { produce: app.produce, deliveries: deliveryEvents, consumers: app.consumerSupervisor })
   app.addHook('onClose', async () => { unwire() })

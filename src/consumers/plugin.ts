@@ -5,8 +5,6 @@ import { createTopicMetadataCache } from '../kafka/topics.js'
 import { registryKeys } from '../registry/keys.js'
 import type { Liveness } from '../registry/liveness.js'
 import { createRegistry } from '../registry/registry.js'
-import consumerGroupRoutes from '../routes/consumer-groups.js'
-import consumerRoutes from '../routes/consumers.js'
 import type { Deliverer } from '../webhooks/types.js'
 import type { DeliveryEvents } from './delivery-events.js'
 import { createConsumerService, type ConsumerService } from './service.js'
@@ -24,7 +22,7 @@ declare module 'fastify' {
 export interface ConsumersPluginOptions {
   config: Config
   logger: Logger
-  /** Delivers each consumed record (src/webhooks/deliverer.ts); closed after the consumers stop. */
+  /** Delivers each consumed record (src/webhooks/delivery/deliverer.ts); closed after the consumers stop. */
   deliverer: Deliverer
   /** The deliverer's events (its observer): they feed the status counters per group and partition. */
   deliveryEvents?: DeliveryEvents
@@ -33,7 +31,7 @@ export interface ConsumersPluginOptions {
 }
 
 /**
- * Consumer groups, the supervisor that runs them on this instance, and the registry routes.
+ * Consumer groups and the supervisor that runs them on this instance (decorated as `app.consumers`, `app.consumerSupervisor`).
  * Starts (lifecycle task `consumers`) after Kafka and Redis: takes the heartbeat — refusing to start
  * when the clientId is live elsewhere — and reconciles. On close (before Kafka and Redis close):
  * stops every consumer (leaving their groups), removes this instance's registry entry, status and
@@ -81,6 +79,4 @@ export default fp<ConsumersPluginOptions>(async (app, { config, logger, delivere
     await Promise.all([deliverer.close(), lagAdmin.close()])
     unsubscribe?.()
   })
-  await app.register(consumerGroupRoutes)
-  await app.register(consumerRoutes)
 }, { name: 'consumers', fastify: '5.x', dependencies: ['lifecycle', 'kafka', 'redis'] })

@@ -5,7 +5,6 @@ import type { Config } from '../config/env.js'
 import { createTopicMetadataCache } from '../kafka/topics.js'
 import { createArrivalResolver } from '../registry/arrival.js'
 import { registryKeys } from '../registry/keys.js'
-import messageRoutes from '../routes/messages.js'
 import { createIdempotencyStore, type MarkerOwner } from './idempotency.js'
 import { createProduceService, type ProduceService } from './service.js'
 import type { ProduceObserver } from './types.js'
@@ -26,7 +25,7 @@ export interface ProducePluginOptions {
 }
 
 /**
- * The produce service (decorated as `app.produce`) and POST /messages.
+ * The produce service (decorated as `app.produce`; src/app.ts hands it to POST /messages).
  *
  * Shutdown: preClose sends the batches gathering at that moment; Fastify then waits for every request
  * in flight to be answered before any onClose hook runs. This plugin's onClose (which runs before the
@@ -77,5 +76,4 @@ export default fp<ProducePluginOptions>(async (app, { config, logger, owner, obs
     const { batches, records, failedBatches } = service.stats()
     logger.info({ component: 'produce', callsAwaited: calls, recordsGathering: gathering, batches, records, failedBatches }, 'produce closed: every accepted batch answered by Kafka')
   })
-  await app.register(messageRoutes)
 }, { name: 'produce', fastify: '5.x', dependencies: ['kafka', 'redis'] })

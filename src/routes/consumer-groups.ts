@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { errorResponses } from '../http/schemas.js'
 import { DefinitionsBodySchema, DefinitionViewSchema, GROUP_ID_PATTERN, preValidationError, type GroupDefinitionInput } from '../consumers/definition.js'
+import type { ConsumerService } from '../consumers/service.js'
 
 export const PartitionStatusSchema = Type.Object({
   topic: Type.String({ description: 'Topic' }),
@@ -76,7 +77,9 @@ const DefineResponseSchema = Type.Object({
   warnings: Type.Array(WarningSchema, { description: 'Overlapping partition declarations (accepted: each declaring instance consumes them)' })
 }, { additionalProperties: false })
 
-const consumerGroupRoutes: FastifyPluginAsyncTypebox = async (app) => {
+export interface ConsumerGroupRoutesOptions { consumers: Pick<ConsumerService, 'define' | 'list' | 'get'> }
+
+const consumerGroupRoutes: FastifyPluginAsyncTypebox<ConsumerGroupRoutesOptions> = async (app, { consumers }) => {
   app.post('/consumer-groups', {
     schema: {
       tags: ['consumer-groups'],
@@ -98,7 +101,7 @@ const consumerGroupRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (problem !== undefined) throw problem
     }
   }, async (request, reply) => {
-    const result = await app.consumers.define(request.body as Record<string, GroupDefinitionInput>, { replace: request.query.replace === true })
+    const result = await consumers.define(request.body as Record<string, GroupDefinitionInput>, { replace: request.query.replace === true })
     return reply.code(result.created ? 201 : 200).send({ groups: result.groups, warnings: result.warnings })
   })
 
@@ -108,7 +111,7 @@ const consumerGroupRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'List consumer-group definitions with their live status per gateway instance',
       response: { 200: Type.Object({ groups: Type.Array(GroupViewSchema, { description: 'Every defined group, by group id' }) }, { additionalProperties: false }), ...errorResponses(503) }
     }
-  }, async () => ({ groups: await app.consumers.list() }))
+  }, async () => ({ groups: await consumers.list() }))
 
   app.get('/consumer-groups/:groupId', {
     schema: {
@@ -117,7 +120,7 @@ const consumerGroupRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: Type.Object({ groupId: Type.String({ pattern: GROUP_ID_PATTERN, description: 'Consumer group id' }) }),
       response: { 200: GroupViewSchema, ...errorResponses(400, 404, 503) }
     }
-  }, async (request) => await app.consumers.get(request.params.groupId))
+  }, async (request) => await consumers.get(request.params.groupId))
 }
 
 export default consumerGroupRoutes

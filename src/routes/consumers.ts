@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { errorResponses } from '../http/schemas.js'
 import { CLIENT_ID_PATTERN, GROUP_ID_PATTERN } from '../consumers/definition.js'
+import type { ConsumerService } from '../consumers/service.js'
 
 const groupFields = {
   groupId: Type.Optional(Type.String({ description: 'Consumer group id' })),
@@ -32,7 +33,9 @@ const DeleteResponseSchema = Type.Object({
   }, { additionalProperties: false }), { description: 'The consumers stopped' })
 }, { additionalProperties: false })
 
-const consumerRoutes: FastifyPluginAsyncTypebox = async (app) => {
+export interface ConsumerRoutesOptions { consumers: Pick<ConsumerService, 'consumers' | 'stop'> }
+
+const consumerRoutes: FastifyPluginAsyncTypebox<ConsumerRoutesOptions> = async (app, { consumers }) => {
   app.get('/consumers', {
     schema: {
       tags: ['consumers'],
@@ -46,7 +49,7 @@ const consumerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }, { additionalProperties: false }),
       response: { 200: RegistrySchema, ...errorResponses(400, 503) }
     }
-  }, async (request) => await app.consumers.consumers(request.query))
+  }, async (request) => await consumers.consumers(request.query))
 
   app.delete('/consumers', {
     schema: {
@@ -62,7 +65,7 @@ const consumerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }, { additionalProperties: false }),
       response: { 200: DeleteResponseSchema, ...errorResponses(400, 404, 409, 503) }
     }
-  }, async (request) => await app.consumers.stop(request.query))
+  }, async (request) => await consumers.stop(request.query))
 }
 
 export default consumerRoutes

@@ -26,7 +26,13 @@ async function check (fn: () => Promise<void>): Promise<{ status: 'ok' | 'fail',
 }
 
 /** Liveness says the process answers; readiness says Kafka metadata and Redis PING both answer now. */
-const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
+/** What readiness asks: each dependency's ping, with a deadline. */
+export interface HealthRoutesOptions {
+  kafka: { ping: (timeoutMs: number) => Promise<void> }
+  redis: { ping: (timeoutMs: number) => Promise<void> }
+}
+
+const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { kafka: kafkaClient, redis: redisClient }) => {
   app.get('/health/live', {
     schema: {
       tags: ['health'],
@@ -45,8 +51,8 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (_request, reply) => {
     const [kafka, redis] = await Promise.all([
-      check(() => app.kafka.ping(CHECK_TIMEOUT_MS)),
-      check(() => app.redis.ping(CHECK_TIMEOUT_MS))
+      check(() => kafkaClient.ping(CHECK_TIMEOUT_MS)),
+      check(() => redisClient.ping(CHECK_TIMEOUT_MS))
     ])
     const failed = [kafka.status === 'fail' ? 'kafka' : '', redis.status === 'fail' ? 'redis' : ''].filter(s => s !== '')
     if (app.lifecycle.shuttingDown) {

@@ -4,6 +4,7 @@ import { errorResponses } from '../http/schemas.js'
 import { COMPRESSIONS } from '../kafka/codecs.js'
 import { RESERVED_HEADERS } from '../kafka/record-format.js'
 import { MAX_MESSAGES, MAX_TIMEOUT_MS } from '../produce/plan.js'
+import type { ProduceService } from '../produce/service.js'
 
 const messageFields = {
   value: Type.Optional(Type.Unknown({
@@ -132,7 +133,9 @@ const AcceptedSchema = Type.Object({
 }, { additionalProperties: false, description: 'acks = 0: records sent, not acknowledged', examples: [{ results: [{ index: 0, topic: 'metrics', partition: 3 }] }] })
 
 /** POST /messages: thin over the produce service (src/produce/service.ts). */
-const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
+export interface MessageRoutesOptions { produce: Pick<ProduceService, 'produce'> }
+
+const messageRoutes: FastifyPluginAsyncTypebox<MessageRoutesOptions> = async (app, { produce }) => {
   app.post('/messages', {
     schema: {
       tags: ['messages'],
@@ -160,7 +163,7 @@ const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const idempotencyKey = request.headers['idempotency-key']
-    const outcome = await app.produce.produce(request.body, {
+    const outcome = await produce.produce(request.body, {
       requestId: request.id,
       ...(idempotencyKey !== undefined ? { idempotencyKey } : {})
     })

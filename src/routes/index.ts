@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify'
+import type { ConsumerService } from '../consumers/service.js'
+import type { ProduceService } from '../produce/service.js'
+import consumerGroupRoutes from './consumer-groups.js'
+import consumerRoutes from './consumers.js'
+import healthRoutes, { type HealthRoutesOptions } from './health.js'
+import messageRoutes from './messages.js'
+import openapiRoutes from './openapi.js'
+
+/** The services the HTTP edge calls; routes get them here rather than reaching for app decorators. */
+export interface RouteServices extends HealthRoutesOptions {
+  produce: ProduceService
+  consumers: ConsumerService
+}
+
+/** Every route of the gateway, registered by the app factory once the services exist (imports run routes → services → clients). */
+export async function registerRoutes (app: FastifyInstance, services: RouteServices): Promise<void> {
+  await app.register(healthRoutes, { kafka: services.kafka, redis: services.redis })
+  await app.register(openapiRoutes)
+  await app.register(messageRoutes, { produce: services.produce })
+  await app.register(consumerGroupRoutes, { consumers: services.consumers })
+  await app.register(consumerRoutes, { consumers: services.consumers })
+}
