@@ -1,10 +1,10 @@
-import closeWithGrace from 'close-with-grace'
 import { pino } from 'pino'
 import { ConfigError, loadConfig, type Config } from './config/env.js'
 import { loggerOptions } from './logger.js'
 import { buildApp } from './app.js'
+import { installShutdownSignals } from './shutdown-signals.js'
 
-/** The server entry: validated configuration, the app, listen, and shutdown on SIGTERM/SIGINT. */
+/** The server entry: validated configuration, the app, listen, and shutdown on signals. */
 async function main (): Promise<void> {
   let config: Config
   try {
@@ -19,13 +19,17 @@ async function main (): Promise<void> {
   const logger = pino(loggerOptions(config))
   const app = await buildApp({ config, logger })
 
-  // The whole shutdown (drain included) is bounded by SHUTDOWN_TIMEOUT_MS: past it, or on a second
-  // signal, close-with-grace exits at once with code 1. The sequence is in src/lifecycle.ts.
-  closeWithGrace({ delay: config.shutdownTimeoutMs, logger }, async ({ signal, err }) => {
-    if (err !== undefined) logger.error({ err }, 'shutting down after an error')
-    else logger.info({ signal, timeoutMs: config.shutdownTimeoutMs, drainMs: config.shutdownDrainMs }, 'shutting down')
-    // after a crash there is nothing to drain for: close at once
-    await app.lifecycle.shutdown(err === undefined ? config.shutdownDrainMs : 0)
+  // The whole shutdown (drain included) is bounded by SHUTDOWN_TIMEOUT_MS; src/shutdown-signals.ts says
+  // which repeated signals cut it short. The sequence is in src/lifecycle.ts.
+  installShutdownSignals({
+    timeoutMs: config.shutdownTimeoutMs,
+    logger,
+    shutdown: async ({ signal, err }) => {
+      if (err !== undefined) logger.error({ err }, 'shutting down after an error')
+      else logger.info({ signal, timeoutMs: config.shutdownTimeoutMs, drainMs: config.shutdownDrainMs }, 'shutting down')
+      // after a crash there is nothing to drain for: close at once
+      await app.lifecycle.shutdown(err === undefined ? config.shutdownDrainMs : 0)
+    }
   })
 
   await app.ready()

@@ -11,9 +11,18 @@ export interface GatewayProcess {
   output: () => string
 }
 
-export function spawnGateway (t: Test, env: Record<string, string>): GatewayProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+export interface SpawnOptions {
+  /** What to run instead of `node --import tsx src/server.ts` (e.g. `npm start`), from the checkout's root. */
+  command?: [string, ...string[]]
+  /** In its own process group, so a test can signal the whole group as supervisors do; teardown kills the group. */
+  detached?: boolean
+}
+
+export function spawnGateway (t: Test, env: Record<string, string>, { command, detached = false }: SpawnOptions = {}): GatewayProcess {
+  const [file, ...args] = command ?? [process.execPath, '--import', 'tsx', 'src/server.ts']
+  const child = spawn(file, args, {
     cwd: ROOT,
+    detached,
     env: {
       ...process.env,
       PORT: '0',
@@ -32,7 +41,8 @@ export function spawnGateway (t: Test, env: Record<string, string>): GatewayProc
   })
   t.teardown(async () => {
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL')
+      if (detached && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL')
+      else child.kill('SIGKILL')
       await exited
     }
   })
