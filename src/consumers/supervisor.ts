@@ -28,7 +28,9 @@ import { sweepDeadInstances } from '../registry/sweep.js'
 import { withTimeout } from '../util/async.js'
 import type { Deliverer, DeliveryEvent } from '../webhooks/types.js'
 import { measureLag, type LagAdmin } from './lag.js'
-import { createGroupRunner, emptyStatus, type GroupRunner, type JoinInfo, type RunnerStatus } from './runner.js'
+import type { JoinInfo } from './runner/group-events.js'
+import { createGroupRunner, type GroupRunner } from './runner/runner.js'
+import { emptyStatus, type RunnerStatus } from './runner/status.js'
 import { declarationFor, type Declaration, type DefinitionStore, type GroupRecord } from './store.js'
 
 export interface GroupStatus extends RunnerStatus {
