@@ -15,7 +15,7 @@ import {
 } from './definition.js'
 import type { Declaration, DefinitionStore, GroupRecord, PutResult } from './store.js'
 import { emptyStatus } from './runner/status.js'
-import type { GroupStatus, Supervisor } from './supervisor.js'
+import type { GroupStatus, Supervisor } from './supervisor/supervisor.js'
 
 export interface DefinitionWarning {
   groupId: string
