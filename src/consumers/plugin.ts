@@ -10,7 +10,7 @@ import type { DeliveryEvents } from './delivery-events.js'
 import { createConsumerService, type ConsumerService } from './service.js'
 import { createLagAdmin } from './lag.js'
 import { createDefinitionStore } from './store.js'
-import { createSupervisor, type Supervisor } from './supervisor.js'
+import { createSupervisor, type Supervisor } from './supervisor/supervisor.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -14,8 +14,8 @@ import {
   type DefinitionView, type GroupDefinition, type GroupDefinitionInput
 } from './definition.js'
 import type { Declaration, DefinitionStore, GroupRecord, PutResult } from './store.js'
-import { emptyStatus } from './runner.js'
-import type { GroupStatus, Supervisor } from './supervisor.js'
+import { emptyStatus } from './runner/status.js'
+import type { GroupStatus, Supervisor } from './supervisor/supervisor.js'
 
 export interface DefinitionWarning {
   groupId: string

@@ -15,7 +15,7 @@
  * - `<key>:status:<clientId>` (hash, PX TTL = 3 heartbeats): field = groupId, value = that instance's live
  *   status JSON `{ state, running, lastError, delivered, deadLettered, errors, partitions, updatedAt,
  *   retried, inFlight, lastStatus, lag, lagUpdatedAt, byPartition: [ { topic, partition, delivered, retried, deadLettered,
- *   inFlight, lastStatus, lastError, lag, committedOffset, highWatermark, assigned } ] }` (src/consumers/runner.ts).
+ *   inFlight, lastStatus, lastError, lag, committedOffset, highWatermark, assigned } ] }` (src/consumers/runner/status.ts).
  * - `<key>:stopped:<clientId>` (hash): field = groupId, value = `{ at, by }`: groups that DELETE /consumers
  *   stopped on that instance. Honoured until the instance restarts or the group is POSTed again.
  * - `<key>:epoch` (string, no TTL): a random token set once; when it vanishes or changes, Redis lost its

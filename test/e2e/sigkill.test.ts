@@ -15,7 +15,7 @@
 import t from 'tap'
 import { uniqueName, waitFor } from '../helpers/build.js'
 import { spawnGateway } from '../consumers/helpers/child.js'
-import { COMMIT_EVERY_RECORDS } from '../../src/consumers/runner.js'
+import { COMMIT_EVERY_RECORDS } from '../../src/consumers/runner/commits.js'
 import { registryKeys } from '../../src/registry/keys.js'
 import { FAST_CONSUMER, createTopic, defineGroup, e2eGateway, postMessages, registryKey } from './helpers/gateway.js'
 import { startHook, type Hit, type Reply } from './helpers/hook.js'

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Test } from 'tap'
-import type { PartitionStatus, RunnerStatus } from '../../../src/consumers/runner.js'
+import type { PartitionStatus, RunnerStatus } from '../../../src/consumers/runner/status.js'
 import { build, uniqueName } from '../../helpers/build.js'
 
 export { FAST_CONSUMER, createTopic, registryKey } from '../../consumers/helpers/kafka.js'

@@ -1,0 +1,83 @@
+/**
+ * The commit scheduler. Commits run one at a time per consumer generation (shared by its partitions),
+ * started without waiting for them once COMMIT_TRIGGER_RECORDS finished records are not yet in a commit,
+ * or a second after the last one began (also while a delivery waits on a slow or down endpoint, from the
+ * deliverer's heartbeat, generation.ts), and at the end of every batch. A partition that finishes a record
+ * while COMMIT_EVERY_RECORDS or more finished records are not yet committed waits for the commit under way
+ * before it delivers the next one. So a crash re-delivers at most the records in flight (one per
+ * partition) plus fewer than COMMIT_EVERY_RECORDS + concurrency finished but uncommitted ones — and
+ * delivery does not stop for a broker round trip while commits keep up.
+ */
+import type { EachBatchPayload } from 'kafkajs'
+import type { Logger } from 'pino'
+
+/**
+ * Kafka commits offsets after this many delivered (or dead-lettered) records, and at least once a second:
+ * a crash re-delivers at most this many records (plus one per partition in flight and one per partition
+ * whose commit was under way) besides those in flight.
+ */
+export const COMMIT_EVERY_RECORDS = 50
+export const COMMIT_INTERVAL_MS = 1000
+/**
+ * A commit starts (in the background) once this many finished records are in none yet: ahead of the
+ * COMMIT_EVERY_RECORDS bound, so deliveries go on while it is under way.
+ */
+export const COMMIT_TRIGGER_RECORDS = 25
+
+/** The commits of one consumer generation, shared by the partitions it delivers. */
+export interface CommitState {
+  /** Finished (resolved) records in no commit request yet. */
+  unrequested: number
+  /** Finished records in the commit under way. */
+  requested: number
+  inFlight: Promise<void> | undefined
+  /** performance.now() when the last commit began. */
+  lastStartedAt: number
+}
+
+/** What a commit needs of a batch's payload (kafkajs binds it to the generation that fetched the batch). */
+export type CommitPayload = Pick<EachBatchPayload, 'commitOffsetsIfNecessary' | 'uncommittedOffsets'>
+
+export function newCommitState (): CommitState {
+  return { unrequested: 0, requested: 0, inFlight: undefined, lastStartedAt: performance.now() }
+}
+
+/** Commits every resolved offset, or joins the commit under way. */
+export function startCommit (cs: CommitState, payload: CommitPayload): Promise<void> {
+  if (cs.inFlight !== undefined) return cs.inFlight
+  cs.requested = cs.unrequested
+  cs.unrequested = 0
+  cs.lastStartedAt = performance.now()
+  const p = payload.commitOffsetsIfNecessary(payload.uncommittedOffsets()).then(() => {
+    cs.requested = 0
+    cs.inFlight = undefined
+  }, (err: unknown) => {
+    cs.unrequested += cs.requested
+    cs.requested = 0
+    cs.inFlight = undefined
+    throw err
+  })
+  cs.inFlight = p
+  return p
+}
+
+/** A background commit should start: none under way, and enough finished records or enough time since the last. */
+export function commitDue (cs: CommitState): boolean {
+  return cs.inFlight === undefined && cs.unrequested > 0 &&
+    (cs.unrequested >= COMMIT_TRIGGER_RECORDS || performance.now() - cs.lastStartedAt >= COMMIT_INTERVAL_MS)
+}
+
+/** The redelivery bound: no further record while COMMIT_EVERY_RECORDS finished ones are uncommitted. */
+export function commitBoundReached (cs: CommitState): boolean {
+  return cs.unrequested + cs.requested >= COMMIT_EVERY_RECORDS
+}
+
+/** What was delivered is committed before the batch ends, so a stop or restart never re-delivers it. */
+export async function commitAtBatchEnd (cs: CommitState, payload: CommitPayload, log: Logger): Promise<void> {
+  try {
+    if (cs.inFlight !== undefined) await cs.inFlight.catch(() => {})
+    if (cs.unrequested > 0) await startCommit(cs, payload)
+  } catch (err) {
+    log.debug({ err }, 'could not commit at the end of a batch (rebalance?); those records may be delivered again')
+  }
+}
