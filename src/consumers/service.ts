@@ -6,9 +6,9 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { AppError, kafkaUnavailable, redisUnavailable } from '../errors.js'
 import type { TopicMetadataCache } from '../kafka/topics.js'
-import type { RegistryEntry, RegistryKeys } from '../registry/keys.js'
+import type { RegistryKeys } from '../registry/keys.js'
 import { aliveAmong } from '../registry/liveness.js'
-import type { Registry, RegistryFilter } from '../registry/registry.js'
+import type { LiveEntry, Registry, RegistryFilter } from '../registry/registry.js'
 import {
   checkDefinitions, definitionView, normalizeDefinition,
   type DefinitionView, type GroupDefinition, type GroupDefinitionInput
@@ -58,7 +58,7 @@ export interface ConsumerService {
   define (body: Record<string, GroupDefinitionInput>, opts: { replace: boolean }): Promise<DefineResult>
   list (): Promise<GroupView[]>
   get (groupId: string): Promise<GroupView>
-  consumers (filter: RegistryFilter): Promise<Record<string, RegistryEntry>>
+  consumers (filter: RegistryFilter): Promise<Record<string, LiveEntry>>
   stop (filter: { clientId?: string | undefined, groupId?: string | undefined, all?: boolean | undefined }): Promise<DeleteResult>
 }
 

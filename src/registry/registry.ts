@@ -12,6 +12,7 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { RegistryEntry, RegistryGroupEntry, RegistryKeys } from './keys.js'
+import { parseEntry, WHOLE_FIELD, type Unreadable } from './entry-shape.js'
 import { aliveAmong } from './liveness.js'
 import { luaScript } from './scripts.js'
 
@@ -94,15 +95,21 @@ export interface Registry {
   removeGroups (clientId: string, groupIds: string[]): Promise<void>
   /** Rewrites `clientId`'s entry from scratch with exactly these parts (recovery, periodic self-heal). */
   replaceAll (clientId: string, parts: TopicPart[]): Promise<void>
-  /** Every entry (parsed; unreadable ones are skipped), with whether the client is a gateway and live. */
+  /** Every entry (its readable topics, and what is not in the format apart), with whether the client is a gateway and live. */
   readAll (): Promise<RegistryRow[]>
-  /** Live entries only (gateways with a heartbeat, plus syrup-kafka entries), filtered. */
-  live (filter?: RegistryFilter): Promise<Record<string, RegistryEntry>>
+  /** Live entries only (gateways with a heartbeat, plus syrup-kafka entries), filtered; unreadable parts shown as found. */
+  live (filter?: RegistryFilter): Promise<Record<string, LiveEntry>>
 }
+
+/** A client's entry as GET /consumers shows it: readable topics, and unreadable ones flagged with their raw value. */
+export type LiveEntry = Record<string, RegistryEntry[string] | { unreadable: string, raw: unknown }>
 
 export interface RegistryRow {
   clientId: string
+  /** The topics in the registry format (src/registry/entry-shape.ts). */
   entry: RegistryEntry
+  /** Topic (or WHOLE_FIELD) → why it is not in the format, and the value as found. */
+  unreadable: Record<string, Unreadable>
   /** Listed in `<key>:gateways` (a gateway instance) rather than a syrup-kafka process. */
   gateway: boolean
   /** Gateways: its heartbeat key exists. syrup-kafka entries write none and count as live. */
@@ -141,8 +148,32 @@ export function filterEntry (entry: RegistryEntry, filter: RegistryFilter): Regi
   return Object.keys(out).length === 0 ? undefined : out
 }
 
+/** The unreadable parts `filter` keeps: by topic, and by group when the raw value names one; the whole field only unfiltered. */
+function filterUnreadable (unreadable: Record<string, Unreadable>, filter: RegistryFilter): Record<string, { unreadable: string, raw: unknown }> {
+  const out: Record<string, { unreadable: string, raw: unknown }> = {}
+  for (const [topic, { reason, raw }] of Object.entries(unreadable)) {
+    if (topic === WHOLE_FIELD && (filter.topic !== undefined || filter.groupId !== undefined)) continue
+    if (filter.topic !== undefined && topic !== filter.topic) continue
+    if (filter.groupId !== undefined && !(isObject(raw) && raw.groupId === filter.groupId)) continue
+    out[topic] = { unreadable: reason, raw }
+  }
+  return out
+}
+
+/** Warns once per client and stored value, not on every read of the same unreadable field. */
+function unreadableWarner (log: Logger): (clientId: string, text: string, unreadable: Record<string, Unreadable>) => void {
+  const warned = new Map<string, string>()
+  return (clientId, text, unreadable) => {
+    if (warned.get(clientId) === text) return
+    if (warned.size >= 1000) warned.clear()
+    warned.set(clientId, text)
+    log.warn({ clientId, unreadable: Object.fromEntries(Object.entries(unreadable).map(([t, u]) => [t, u.reason])) }, 'registry entry not in the registry format: shown as found, flagged unreadable')
+  }
+}
+
 export function createRegistry ({ redis, keys, logger }: { redis: Redis, keys: RegistryKeys, logger: Logger }): Registry {
   const log = logger.child({ component: 'registry' })
+  const warnUnreadable = unreadableWarner(log)
 
   async function update (clientId: string, mode: 'patch' | 'replace', remove: string[], parts: TopicPart[]): Promise<void> {
     await UPDATE_ENTRY.run(redis, [keys.registry], [clientId, mode, JSON.stringify(remove), JSON.stringify(sortedParts(parts))])
@@ -156,16 +187,11 @@ export function createRegistry ({ redis, keys, logger }: { redis: Redis, keys: R
     const alive = await aliveAmong(redis, keys, gatewayIds)
     const rows: RegistryRow[] = []
     for (const clientId of ids) {
-      let entry: unknown
-      try {
-        entry = JSON.parse(all[clientId] ?? '')
-      } catch {
-        log.warn({ clientId }, 'unreadable registry entry skipped')
-        continue
-      }
-      if (!isObject(entry)) continue
+      const text = all[clientId] ?? ''
+      const { entry, unreadable } = parseEntry(text)
+      if (Object.keys(unreadable).length > 0) warnUnreadable(clientId, text, unreadable)
       const gateway = gatewaySet.has(clientId)
-      rows.push({ clientId, entry: entry as RegistryEntry, gateway, alive: gateway ? alive.has(clientId) : true })
+      rows.push({ clientId, entry, unreadable, gateway, alive: gateway ? alive.has(clientId) : true })
     }
     return rows
   }
@@ -176,12 +202,12 @@ export function createRegistry ({ redis, keys, logger }: { redis: Redis, keys: R
     replaceAll: (clientId, parts) => update(clientId, 'replace', [], parts),
     readAll,
     async live (filter = {}) {
-      const out: Record<string, RegistryEntry> = {}
+      const out: Record<string, LiveEntry> = {}
       for (const row of await readAll()) {
         if (!row.alive) continue
         if (filter.clientId !== undefined && row.clientId !== filter.clientId) continue
-        const entry = filterEntry(row.entry, filter)
-        if (entry !== undefined) out[row.clientId] = entry
+        const entry: LiveEntry = { ...filterEntry(row.entry, filter), ...filterUnreadable(row.unreadable, filter) }
+        if (Object.keys(entry).length > 0) out[row.clientId] = entry
       }
       return out
     }

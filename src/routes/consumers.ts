@@ -17,6 +17,8 @@ const GroupEntrySchema = Type.Object(groupFields, { additionalProperties: true, 
 
 const TopicEntrySchema = Type.Object({
   ...groupFields,
+  unreadable: Type.Optional(Type.String({ description: 'Set when this value (or, under the key `(unreadable)`, the whole field) is not in the registry format: the rule it breaks. Written by another process; the gateway shows it and never routes to it' })),
+  raw: Type.Optional(Type.Unknown({ description: 'With `unreadable`: the stored value as found (a string preview when it is not JSON or larger than 4 KiB)' })),
   groups: Type.Optional(Type.Array(GroupEntrySchema, { description: 'Gateway entries: every group of this client on the topic (the top-level fields copy one of them, a custom-assigner one first)' }))
 }, { additionalProperties: true, description: 'syrup-kafka\'s per-topic fields, plus `groups` on gateway entries' })
 
