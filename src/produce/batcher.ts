@@ -39,7 +39,7 @@ export interface BatcherDeps {
   lingerMs: number
   maxBatchRecords: number
   maxBatchBytes: number
-  /** kafkajs error → the gateway's error (kafka-errors.ts). */
+  /** kafkajs error → the gateway's error (src/kafka/error-mapping.ts). */
   mapError: (err: unknown, topics: string[]) => AppError
   /** Called after every batch (must not throw). */
   observer?: ProduceObserver

@@ -15,7 +15,7 @@ import { arrivalUnroutable, type ArrivalResolver, type ArrivalRoute } from '../r
 import { createBatcher, RECORD_BATCH_OVERHEAD_BYTES, type BatcherStats, type OutRecord } from './batcher.js'
 import { headerBytes } from './encoding.js'
 import { assertIdempotencyKey, bodyHash, type IdempotencyStore } from './idempotency.js'
-import { mapKafkaError } from './kafka-errors.js'
+import { mapKafkaError } from '../kafka/error-mapping.js'
 import { normalizeRequest, type EncodedMessage } from './plan.js'
 import { sleep } from '../util/async.js'
 import type { ProduceEvent, ProduceObserver, ProduceOutcome, ProduceRequestInput, ProduceResponse, ProduceWarning, RecordResult } from './types.js'
