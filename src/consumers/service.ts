@@ -9,10 +9,9 @@ import type { TopicMetadataCache } from '../kafka/topics.js'
 import type { RegistryEntry, RegistryKeys } from '../registry/keys.js'
 import { aliveAmong } from '../registry/liveness.js'
 import type { Registry, RegistryFilter } from '../registry/registry.js'
-import {
-  checkDefinitions, definitionView, normalizeDefinition,
-  type DefinitionView, type GroupDefinition, type GroupDefinitionInput
-} from './definition.js'
+import { normalizeDefinition, type GroupDefinition, type GroupDefinitionInput } from './definition.js'
+import { checkDefinitions } from './definition-checks.js'
+import { definitionView, type DefinitionView } from './definition-view.js'
 import type { Declaration, DefinitionStore, GroupRecord, PutResult } from './store.js'
 import { emptyStatus } from './runner.js'
 import type { GroupStatus, Supervisor } from './supervisor.js'
