@@ -3,7 +3,7 @@
  * AUTO_CREATE_TOPICS=true), and a send that failed because the topic went away since.
  */
 import { AppError, kafkaUnavailable } from '../errors.js'
-import { isStaleMetadataError } from '../kafka/core.js'
+import { isStaleMetadataError } from '../kafka/stale-metadata.js'
 import { mapKafkaError } from '../kafka/error-mapping.js'
 import { topicNotFound } from '../kafka/topics.js'
 import { sleep } from '../util/async.js'
