@@ -12,13 +12,14 @@
  * distinct topic, only for groups that hold partitions here.
  */
 import type { Admin, Kafka } from 'kafkajs'
-import { isStaleMetadataError } from '../kafka/core.js'
+import { isStaleMetadataError } from '../kafka/stale-metadata.js'
 
 /**
  * The admin lag measurement reads offsets with. kafkajs adds every topic an admin reads offsets of to that
  * admin's metadata list for good, and once one of them is deleted every later request of that admin fails
- * (src/kafka/core.ts explains the same flaw for the producer). So lag gets its own admin, never the shared
- * one (topic checks, dead-letter topic creation), and replaces it when a measurement meets a deleted topic.
+ * (src/kafka/replaceable-producer.ts explains the same flaw for the producer). So lag gets its own admin,
+ * never the shared one (topic checks, dead-letter topic creation), and replaces it when a measurement
+ * meets a deleted topic.
  */
 export interface LagAdmin {
   get (): Promise<Admin>

@@ -37,6 +37,13 @@ export interface SendOptions {
   compression: CompressionName
 }
 
+/** What a produce knows of its HTTP request. */
+export interface ProduceContext {
+  /** The HTTP request id: written to every record as `x-request-id`. */
+  requestId: string
+  idempotencyKey?: string
+}
+
 /** Where one record landed; `offset` is absent when acks = 0 (the broker does not answer). */
 export interface RecordResult {
   /** Index of the message in the request (0 for the single form). */

@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { AppError, redisUnavailable } from '../errors.js'
 import { CUSTOM_ASSIGNER_PROTOCOL } from '../kafka/partition-assigner.js'
-import { mapKafkaError } from '../produce/kafka-errors.js'
+import { mapKafkaError } from '../kafka/error-mapping.js'
 import type { RegistryGroupEntry, RegistryKeys } from './keys.js'
 
 /** The protocol name partition-assigned consumers use (seed 000: syrup-kafka's custom assigner). */

@@ -1,8 +1,9 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
 import {
-  appliesTo, definitionHash, definitionView, normalizeDefinition, preValidationError, scopesOverlap, type GroupDefinitionInput
+  appliesTo, definitionHash, normalizeDefinition, preValidationError, scopesOverlap, type GroupDefinitionInput
 } from '../../src/consumers/definition.js'
+import { definitionView } from '../../src/consumers/definition-view.js'
 import { createDefinitionStore, declarationFor } from '../../src/consumers/store.js'
 import { registryKeys } from '../../src/registry/keys.js'
 import { registryKey } from './helpers/kafka.js'

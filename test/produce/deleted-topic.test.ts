@@ -6,7 +6,7 @@
  * them is deleted, each refresh fails with UNKNOWN_TOPIC_OR_PARTITION (the metadata response parser
  * throws on any topic error), so every send that needs fresh metadata fails: a topic the producer never
  * wrote to at once, every topic once the cached metadata expires (metadataMaxAge) or a leader moves.
- * The gateway replaces the producer when that happens (src/kafka/core.ts).
+ * The gateway replaces the producer when that happens (src/kafka/replaceable-producer.ts).
  *
  * Topics are deleted with a separate admin client, as `kafka-topics --delete` would: the gateway's own
  * clients learn of it only from Kafka's answers.
@@ -18,7 +18,7 @@ import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import { createKafkaCore, type KafkaCore } from '../../src/kafka/core.js'
 import { createTopicMetadataCache } from '../../src/kafka/topics.js'
-import { kafkaErrorType } from '../../src/produce/kafka-errors.js'
+import { kafkaErrorType } from '../../src/kafka/error-mapping.js'
 import { createProduceService } from '../../src/produce/service.js'
 import { createArrivalResolver } from '../../src/registry/arrival.js'
 import { registryKeys } from '../../src/registry/keys.js'

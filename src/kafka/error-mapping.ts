@@ -3,7 +3,7 @@
  * unreachable → 503 (retry hint), timed out → 504, rejected → the status that says why.
  */
 import { AppError, kafkaUnavailable } from '../errors.js'
-import { errorChain as chain } from '../kafka/error-chain.js'
+import { errorChain as chain } from './error-chain.js'
 
 const str = (v: unknown): string => typeof v === 'string' ? v : ''
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createRequire } from 'node:module'
 import { AppError } from '../../src/errors.js'
-import { isKafkaUnreachable, mapKafkaError } from '../../src/produce/kafka-errors.js'
+import { isKafkaUnreachable, mapKafkaError } from '../../src/kafka/error-mapping.js'
 
 // The errors kafkajs itself raises: protocol errors come from its own error-code table.
 const { createErrorFromCode } = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { createErrorFromCode: (code: number) => Error }
