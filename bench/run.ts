@@ -23,16 +23,20 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import kafkajs from 'kafkajs'
-import { runProducerPerformance, type ProducerPerformanceResult } from './lib/apache-perf.js'
-import { autocannonInChild } from './lib/autocannon.js'
+import { autocannonInChild } from '../scripts/lib/launch/autocannon.js'
+import { startGateway, type GatewayProcess } from '../scripts/lib/launch/gateway.js'
+import { buildGateway } from '../scripts/lib/launch/gateway-build.js'
+import { runProducerPerformance, type ProducerPerformanceResult } from '../scripts/lib/launch/producer-perf.js'
+import type { Services } from '../scripts/lib/launch/services.js'
+import { probeStrimziBridge } from '../scripts/lib/launch/strimzi-jars.js'
+import { startStrimziBridge, strimziProduceRequest, type StrimziBridge } from '../scripts/lib/launch/strimzi-bridge.js'
 import { bareDeliveryRun, defineGroups, fillTopic, gatewayDeliveryRun, groupDefinitions, registryTopics, startBareConsumer, type DeliveryFigures } from './lib/delivery.js'
-import { buildGateway, sampleRss, startGateway, type GatewayProcess } from './lib/gateway.js'
+import { sampleRss } from './lib/rss.js'
 import { loadAverage, machineInfo } from './lib/machine.js'
 import { benchValue, directBatchRun, directSingleRun, gatewayProduceRun, statusCounts, type Figures } from './lib/produce-runs.js'
 import { startBenchReceiver, type BenchReceiver } from './lib/receiver.js'
 import { CONNECTIONS, DURATION_S, MESSAGE_BYTES, MODE, PARTITIONS, WARMUP_S } from './lib/settings.js'
-import { startServices, type Services } from './lib/services.js'
-import { probeStrimziBridge, startStrimziBridge, strimziProduceRequest, type StrimziBridge } from './lib/strimzi-bridge.js'
+import { startBenchServices } from './lib/services.js'
 import { envInt, median, MIB, runSuffix, sleep } from './lib/util.js'
 
 const { ConfigResourceTypes, Kafka, Partitioners, logLevel } = kafkajs
@@ -170,7 +174,7 @@ async function main (): Promise<void> {
       buildTypeErrors = built.typeErrors
       if (buildTypeErrors !== undefined) console.error(`# WARNING: the gateway build has type errors (JavaScript was emitted and is what runs):\n${buildTypeErrors}`)
     }
-    services = await startServices(log)
+    services = await startBenchServices(log)
     const brokers = services.brokers
     const brokerList = brokers.split(',')
     const kafka = new Kafka({ clientId: `bench-runner-${suffix}`, brokers: brokerList, logLevel: logLevel.NOTHING })
@@ -206,6 +210,7 @@ async function main (): Promise<void> {
       const id = `bench-gw-${suffix}-${gatewaySeq}`
       return await startGateway({
         mode: MODE,
+        output: 'inherit',
         nodeArgs: CPU_PROF_DIR !== '' ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [],
         env: {
           KAFKA_BROKERS: brokers,

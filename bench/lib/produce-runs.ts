@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type kafkajs from 'kafkajs'
-import { autocannonInChild, type AutocannonResult } from './autocannon.js'
+import { autocannonInChild, type AutocannonResult } from '../../scripts/lib/launch/autocannon.js'
 import { percentile } from './util.js'
 
 export interface Figures {

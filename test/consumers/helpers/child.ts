@@ -1,40 +1,22 @@
-/** A real gateway server process (`node --import tsx src/server.ts`), for SIGKILL and exit-code tests. */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+/** A real gateway server process (scripts/lib/launch/gateway.ts) for SIGKILL and exit-code tests, SIGKILLed when the test ends. */
 import type { Test } from 'tap'
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+import { stopChild, type ExitInfo } from '../../../scripts/lib/launch/child.js'
+import { spawnGateway as spawnGatewayChild } from '../../../scripts/lib/launch/gateway.js'
+import type { ChildProcess } from 'node:child_process'
 
 export interface GatewayProcess {
   child: ChildProcess
-  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  exited: Promise<ExitInfo>
   output: () => string
 }
 
+/** Spawns the gateway (a port of its own choosing, LOG_LEVEL info) without waiting for it. */
 export function spawnGateway (t: Test, env: Record<string, string>): GatewayProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      KAFKA_REQUEST_TIMEOUT_MS: '10000',
-      ...env
-    },
-    stdio: ['ignore', 'pipe', 'pipe']
+  const out = { text: '' }
+  const { child, exited } = spawnGatewayChild({
+    env: { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', KAFKA_REQUEST_TIMEOUT_MS: '10000', ...env },
+    onOutput: chunk => { out.text += chunk.toString('utf8') }
   })
-  let out = ''
-  child.stdout?.on('data', (c: Buffer) => { out += c.toString('utf8') })
-  child.stderr?.on('data', (c: Buffer) => { out += c.toString('utf8') })
-  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => {
-    child.on('exit', (code, signal) => resolve({ code, signal }))
-  })
-  t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL')
-      await exited
-    }
-  })
-  return { child, exited, output: () => out }
+  t.teardown(async () => { await stopChild(child, 'SIGKILL') })
+  return { child, exited, output: () => out.text }
 }
