@@ -3,8 +3,7 @@
  * records from the earliest offset; its CSV line is parsed.
  */
 import { randomUUID } from 'node:crypto'
-import { NUM, positiveInt, runKafkaTool, type KafkaToolOptions } from './kafka-tool.js'
-import { tail } from './text.js'
+import { lineFields, NUM, positiveInt, runKafkaTool, type KafkaToolOptions } from './kafka-tool.js'
 
 export interface ConsumerPerformanceOptions extends KafkaToolOptions {
   bootstrap: string
@@ -57,32 +56,19 @@ export function consumerPerformanceArgs (opts: ConsumerPerformanceOptions): stri
 const CONSUMER_CSV = new RegExp(
   String.raw`^[^,]+, [^,]+, ${NUM}, ${NUM}, (\d+), ${NUM}, (-?\d+), (-?\d+), ${NUM}, ${NUM}\s*$`)
 
+const CONSUMER_FIELDS = ['dataMb', 'mbPerSec', 'messages', 'messagesPerSec', 'rebalanceMs', 'fetchMs', 'fetchMbPerSec', 'fetchMessagesPerSec'] as const
+
 /** Parses ConsumerPerformance output (its CSV data line). */
 export function parseConsumerPerformance (raw: string, wallMs = 0): ConsumerPerformanceResult {
-  const line = raw.split('\n').find(l => CONSUMER_CSV.test(l))
-  const m = line === undefined ? null : CONSUMER_CSV.exec(line)
-  if (m === null) throw new Error(`no ConsumerPerformance result line in the output:\n${tail(raw, 30)}`)
-  const n = (i: number): number => Number(m[i])
-  return {
-    dataMb: n(1),
-    mbPerSec: n(2),
-    messages: n(3),
-    messagesPerSec: n(4),
-    rebalanceMs: n(5),
-    fetchMs: n(6),
-    fetchMbPerSec: n(7),
-    fetchMessagesPerSec: n(8),
-    wallMs,
-    raw
-  }
+  return { ...lineFields(raw, CONSUMER_CSV, 'first', 'ConsumerPerformance result line', CONSUMER_FIELDS), wallMs, raw }
 }
 
 /** Runs Apache Kafka's ConsumerPerformance once; throws if it read fewer than `messages` records. */
 export async function runConsumerPerformance (opts: ConsumerPerformanceOptions): Promise<ConsumerPerformanceResult> {
-  const { out, wallMs } = await runKafkaTool('ConsumerPerformance', 'org.apache.kafka.tools.ConsumerPerformance', consumerPerformanceArgs(opts), opts)
-  const result = parseConsumerPerformance(out, wallMs)
-  if (result.messages < opts.messages) {
-    throw new Error(`ConsumerPerformance read ${result.messages} of ${opts.messages} records (idle timeout):\n${tail(out, 30)}`)
-  }
-  return result
+  return await runKafkaTool({
+    name: 'ConsumerPerformance',
+    args: consumerPerformanceArgs(opts),
+    parse: parseConsumerPerformance,
+    problem: r => r.messages >= opts.messages ? undefined : `read ${r.messages} of ${opts.messages} records (idle timeout)`
+  }, opts)
 }

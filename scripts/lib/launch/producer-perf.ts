@@ -7,8 +7,7 @@
  * those latencies are queueing time at saturation, not what one request costs: compare its records/s, not
  * its latency, with an HTTP gateway driven by a fixed number of connections.
  */
-import { NUM, positiveInt, runKafkaTool, type KafkaToolOptions } from './kafka-tool.js'
-import { tail } from './text.js'
+import { lineFields, NUM, positiveInt, runKafkaTool, type KafkaToolOptions } from './kafka-tool.js'
 
 export type Acks = -1 | 0 | 1 | 'all'
 
@@ -75,34 +74,19 @@ const PRODUCER_SUMMARY = new RegExp(
   String.raw`(\d+) records sent, ${NUM} records/sec \(${NUM} MB/sec\), ${NUM} ms avg latency, ${NUM} ms max latency, ` +
   String.raw`${NUM} ms 50th, ${NUM} ms 95th, ${NUM} ms 99th, ${NUM} ms 99\.9th`)
 
+const PRODUCER_FIELDS = ['records', 'recordsPerSec', 'mbPerSec', 'avgLatencyMs', 'maxLatencyMs', 'p50Ms', 'p95Ms', 'p99Ms', 'p999Ms'] as const
+
 /** Parses ProducerPerformance output (its last summary line, the one with percentiles). */
 export function parseProducerPerformance (raw: string, wallMs = 0): ProducerPerformanceResult {
-  const lines = raw.split('\n').filter(l => PRODUCER_SUMMARY.test(l))
-  const last = lines[lines.length - 1]
-  const m = last === undefined ? null : PRODUCER_SUMMARY.exec(last)
-  if (m === null) throw new Error(`no ProducerPerformance summary line in the output:\n${tail(raw, 30)}`)
-  const n = (i: number): number => Number(m[i])
-  return {
-    records: n(1),
-    recordsPerSec: n(2),
-    mbPerSec: n(3),
-    avgLatencyMs: n(4),
-    maxLatencyMs: n(5),
-    p50Ms: n(6),
-    p95Ms: n(7),
-    p99Ms: n(8),
-    p999Ms: n(9),
-    wallMs,
-    raw
-  }
+  return { ...lineFields(raw, PRODUCER_SUMMARY, 'last', 'ProducerPerformance summary line', PRODUCER_FIELDS), wallMs, raw }
 }
 
 /** Runs Apache Kafka's ProducerPerformance once and returns its summary. */
 export async function runProducerPerformance (opts: ProducerPerformanceOptions): Promise<ProducerPerformanceResult> {
-  const { out, wallMs } = await runKafkaTool('ProducerPerformance', 'org.apache.kafka.tools.ProducerPerformance', producerPerformanceArgs(opts), opts)
-  const result = parseProducerPerformance(out, wallMs)
-  if (result.records !== opts.records) {
-    throw new Error(`ProducerPerformance sent ${result.records} of ${opts.records} records:\n${tail(out, 30)}`)
-  }
-  return result
+  return await runKafkaTool({
+    name: 'ProducerPerformance',
+    args: producerPerformanceArgs(opts),
+    parse: parseProducerPerformance,
+    problem: r => r.records === opts.records ? undefined : `sent ${r.records} of ${opts.records} records`
+  }, opts)
 }
