@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 /** Deterministic PRNG (mulberry32): fault injection is reproducible from the seed printed in the report. */
-export function seededRandom (seed: number): () => number {
+function seededRandom (seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0

@@ -48,7 +48,7 @@ const WATCHDOG = 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do
  * Kills `child` when this Node process disappears without running its 'exit' handlers, and removes
  * `dir` then. Exits by itself when the child exits.
  */
-export function startWatchdog (name: string, child: ChildProcess, dir?: string): void {
+function startWatchdog (name: string, child: ChildProcess, dir?: string): void {
   if (child.pid === undefined) return
   spawn('sh', ['-c', WATCHDOG, `${name}-watchdog`, String(process.pid), String(child.pid), dir ?? ''], {
     detached: false,

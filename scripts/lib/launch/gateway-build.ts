@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { runCommand } from './child.js'
 import { ROOT } from './gateway.js'
 
-export const BUILT_SERVER = join(ROOT, 'dist/src/server.js')
+const BUILT_SERVER = join(ROOT, 'dist/src/server.js')
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc')
 
 /**
