@@ -15,10 +15,12 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import kafkajs from 'kafkajs'
-import { buildGateway, startGateway, type GatewayProcess } from './lib/gateway.js'
+import { startGateway, type GatewayProcess } from '../scripts/lib/launch/gateway.js'
+import { buildGateway } from '../scripts/lib/launch/gateway-build.js'
+import type { Services } from '../scripts/lib/launch/services.js'
 import { benchValue, directSingleRun, gatewayProduceRun, type Figures } from './lib/produce-runs.js'
+import { startBenchServices } from './lib/services.js'
 import { CONNECTIONS, DURATION_S, MESSAGE_BYTES, MODE, PARTITIONS, WARMUP_S } from './lib/settings.js'
-import { startServices, type Services } from './lib/services.js'
 import { runSuffix } from './lib/util.js'
 
 const { Kafka, Partitioners, logLevel } = kafkajs
@@ -43,7 +45,7 @@ async function main (): Promise<void> {
       const built = await buildGateway()
       if (built.typeErrors !== undefined) console.error(`# WARNING: the gateway build has type errors (JavaScript was emitted and is what runs):\n${built.typeErrors}`)
     }
-    services = await startServices()
+    services = await startBenchServices()
     const brokers = services.brokers
     const suffix = runSuffix()
     const gatewayTopic = `bench-produce-gw-${suffix}`
@@ -56,6 +58,7 @@ async function main (): Promise<void> {
 
     gateway = await startGateway({
       mode: MODE,
+      output: 'inherit',
       env: {
         KAFKA_BROKERS: brokers,
         REDIS_URL: services.redisUrl,

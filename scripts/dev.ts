@@ -2,49 +2,37 @@
  * `npm run dev`: a local Kafka and Redis when none are configured (KAFKA_BROKERS / REDIS_URL),
  * then the gateway from source with Swagger UI at http://127.0.0.1:$PORT/docs.
  */
-import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
-import { startKafka, type KafkaCluster } from './local-kafka.js'
-import { startRedis, type LocalRedis } from './local-redis.js'
+import { portFree } from './lib/launch/free-port.js'
+import { spawnGateway } from './lib/launch/gateway.js'
+import { stopChild } from './lib/launch/child.js'
+import { startServices } from './lib/launch/services.js'
 
-async function portFree (port: number): Promise<boolean> {
-  return await new Promise(resolve => {
-    const s = createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
-  })
+const kafkaGiven = process.env.KAFKA_BROKERS !== undefined && process.env.KAFKA_BROKERS !== ''
+const services = await startServices({
+  kafka: { nodes: 1, port: !kafkaGiven && await portFree(9092) ? 9092 : 0 },
+  report: e => {
+    if (e.phase === 'starting' && e.service === 'kafka') console.log('starting a local Kafka 3.9.1 broker (first run downloads the jars with Maven)...')
+    if (e.phase === 'ready') console.log(e.service === 'kafka' ? `KAFKA_BROKERS=${e.address}` : `REDIS_URL=${e.address}`)
+  }
+})
+const env: Record<string, string> = {
+  KAFKA_BROKERS: services.brokers,
+  REDIS_URL: services.redisUrl,
+  PORT: process.env.PORT ?? '8080',
+  KAFKA_CLIENT_ID: process.env.KAFKA_CLIENT_ID ?? 'gateway-dev'
 }
-
-const env = { ...process.env }
-let kafka: KafkaCluster | undefined
-let redis: LocalRedis | undefined
-
-if (env.KAFKA_BROKERS === undefined || env.KAFKA_BROKERS === '') {
-  console.log('starting a local Kafka 3.9.1 broker (first run downloads the jars with Maven)...')
-  kafka = await startKafka({ nodes: 1, port: (await portFree(9092)) ? 9092 : 0 })
-  env.KAFKA_BROKERS = kafka.bootstrap
-  console.log(`KAFKA_BROKERS=${kafka.bootstrap}`)
-}
-if (env.REDIS_URL === undefined || env.REDIS_URL === '') {
-  redis = await startRedis({ port: 0 })
-  env.REDIS_URL = redis.url
-  console.log(`REDIS_URL=${redis.url}`)
-}
-env.PORT ??= '8080'
-env.KAFKA_CLIENT_ID ??= 'gateway-dev'
 console.log(`gateway: http://127.0.0.1:${env.PORT}/docs`)
 
-const gateway = spawn(process.execPath, ['--import', 'tsx', new URL('../src/server.ts', import.meta.url).pathname], { env, stdio: 'inherit' })
+const gateway = spawnGateway({ env })
 
-let stopping = false
+const state = { stopping: false }
 async function stop (code: number): Promise<void> {
-  if (stopping) return
-  stopping = true
-  if (gateway.exitCode === null) {
-    gateway.kill('SIGTERM')
-    await new Promise(resolve => gateway.once('exit', resolve))
-  }
-  await Promise.allSettled([kafka?.stop(), redis?.stop()])
+  if (state.stopping) return
+  state.stopping = true
+  await stopChild(gateway.child)
+  await services.stop()
   process.exit(code)
 }
 process.on('SIGINT', () => { void stop(0) })
 process.on('SIGTERM', () => { void stop(0) })
-gateway.on('exit', (code) => { void stop(code ?? 1) })
+void gateway.exited.then(({ code }) => stop(code ?? 1))

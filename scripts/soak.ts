@@ -1,6 +1,6 @@
 /**
  * `npm run soak`: the reliability scenarios of issue 8 (test/reliability/scenarios.ts) at a larger scale,
- * one after the other, with every message counted end to end (test/reliability/harness.ts). Prints the
+ * one after the other, with every message counted end to end (test/reliability/counting.ts). Prints the
  * Markdown table for the README's "Reliability" section and writes bench/results/reliability.json.
  *
  *   npm run soak
@@ -17,10 +17,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { startKafka, type KafkaCluster } from './local-kafka.js'
-import { startRedis, type LocalRedis } from './local-redis.js'
-import { markdownTable, resultRow, summary, type Verdict } from '../test/reliability/harness.js'
-import { SCENARIOS, SCENARIO_NAMES, soakSize, type ScenarioName } from '../test/reliability/scenarios.js'
+import { startKafka, type KafkaCluster } from './lib/launch/kafka.js'
+import { startRedis, type LocalRedis } from './lib/launch/redis.js'
+import { markdownTable, resultRow, summary, type Verdict } from '../test/reliability/report.js'
+import { SCENARIOS, SCENARIO_NAMES, type ScenarioName } from '../test/reliability/scenarios.js'
+import { soakSize } from '../test/reliability/sizes.js'
 
 const RESULTS = fileURLToPath(new URL('../bench/results/reliability.json', import.meta.url))
 

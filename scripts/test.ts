@@ -3,30 +3,22 @@
  * runs the tap suite against them, stops what it started, and ends with "N passed, N failed".
  */
 import { spawn } from 'node:child_process'
-import { startKafka, type KafkaCluster } from './local-kafka.js'
-import { startRedis, type LocalRedis } from './local-redis.js'
+import { startServices, type Services } from './lib/launch/services.js'
 
 const tapArgs = process.argv.slice(2)
-let kafka: KafkaCluster | undefined
-let redis: LocalRedis | undefined
+let services: Services | undefined
 
 async function stopAll (): Promise<void> {
-  await Promise.allSettled([kafka?.stop(), redis?.stop()])
+  await services?.stop()
 }
 
 async function main (): Promise<number> {
-  const env = { ...process.env }
-  if (env.KAFKA_BROKERS === undefined || env.KAFKA_BROKERS === '') {
-    const started = Date.now()
-    kafka = await startKafka({ nodes: 1, port: 0 })
-    env.KAFKA_BROKERS = kafka.bootstrap
-    console.log(`# kafka ${kafka.bootstrap} ready in ${Date.now() - started} ms`)
-  }
-  if (env.REDIS_URL === undefined || env.REDIS_URL === '') {
-    redis = await startRedis({ port: 0 })
-    env.REDIS_URL = redis.url
-    console.log(`# redis ${redis.url} ready`)
-  }
+  services = await startServices({
+    report: e => {
+      if (e.phase === 'ready') console.log(e.service === 'kafka' ? `# kafka ${e.address} ready in ${e.ms} ms` : `# redis ${e.address} ready`)
+    }
+  })
+  const env = { ...process.env, KAFKA_BROKERS: services.brokers, REDIS_URL: services.redisUrl }
 
   const child = spawn(process.execPath, [new URL('../node_modules/tap/dist/esm/run.mjs', import.meta.url).pathname, ...tapArgs], {
     env, stdio: ['ignore', 'pipe', 'inherit']

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { startRedis } from '../scripts/local-redis.js'
-import { startKafka } from '../scripts/local-kafka.js'
+import { startRedis } from '../scripts/lib/launch/redis.js'
+import { startKafka } from '../scripts/lib/launch/kafka.js'
 import { build, waitFor } from './helpers/build.js'
 
 t.test('live is 200; ready is 200 with both dependencies up', async t => {

@@ -3,12 +3,13 @@
  * through POST /consumer-groups, delivering to the bench receiver), and the kafkajs references, each
  * in a child process of its own (./bare-consumer-child.ts).
  */
-import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type kafkajs from 'kafkajs'
+import { exitWithin, forkTsx } from '../../scripts/lib/launch/child.js'
+import type { GatewayProcess } from '../../scripts/lib/launch/gateway.js'
 import type { BenchReceiver } from './receiver.js'
 import type { ChildCommand, ChildResult, RunCommand } from './bare-consumer-child.js'
-import { histogramDelta, histogramQuantile, parseHistogram, type GatewayProcess, type HistogramSnapshot } from './gateway.js'
+import { gatewayMetrics, histogramDelta, histogramQuantile, parseHistogram, type HistogramSnapshot } from './histogram.js'
 import { sleep } from './util.js'
 
 export const FETCHED_AT_HEADER = 'x-fetched-at'
@@ -133,7 +134,7 @@ export async function gatewayDeliveryRun (o: {
 }): Promise<DeliveryFigures> {
   const { gateway, receiver } = o
   receiver.reset()
-  const before = parseHistogram(await gateway.metrics(), DELIVERY_HISTOGRAM, { group: o.groupId })
+  const before = parseHistogram(await gatewayMetrics(gateway.url), DELIVERY_HISTOGRAM, { group: o.groupId })
   const started = performance.now()
   await defineGroups(gateway, groupDefinitions([{ groupId: o.groupId, topic: o.topic }], receiver.url, o.concurrency, o.batchSize))
   try {
@@ -152,7 +153,7 @@ export async function gatewayDeliveryRun (o: {
   let p50Ms = receiver.percentile(0.5)
   let latencySource = `receiver (${FETCHED_AT_HEADER} header)`
   if (p99Ms === undefined) {
-    const after = parseHistogram(await gateway.metrics(), DELIVERY_HISTOGRAM, { group: o.groupId })
+    const after = parseHistogram(await gatewayMetrics(gateway.url), DELIVERY_HISTOGRAM, { group: o.groupId })
     const h: HistogramSnapshot | undefined = after === undefined ? undefined : histogramDelta(after, before)
     const q99 = h === undefined ? undefined : histogramQuantile(h, 0.99)
     const q50 = h === undefined ? undefined : histogramQuantile(h, 0.5)
@@ -188,10 +189,7 @@ export interface BareConsumer {
 }
 
 export function startBareConsumer (): BareConsumer {
-  const child = fork(CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  const killOnExit = (): void => { try { child.kill('SIGKILL') } catch { /* gone */ } }
-  process.once('exit', killOnExit)
-  const exited = new Promise<void>(resolve => { child.once('exit', () => { resolve() }) })
+  const child = forkTsx(CHILD)
   const send = (cmd: ChildCommand): void => { child.send(cmd) }
   return {
     run: async (cmd) => await new Promise<ChildResult>((resolve, reject) => {
@@ -204,13 +202,9 @@ export function startBareConsumer (): BareConsumer {
       send({ type: 'run', ...cmd })
     }),
     close: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        if (child.connected) send({ type: 'exit' })
-        const timer = setTimeout(() => { child.kill('SIGKILL') }, 10_000)
-        await exited
-        clearTimeout(timer)
-      }
-      process.removeListener('exit', killOnExit)
+      // asked to exit, it closes its HTTP agent first; SIGKILL when it takes longer than 10 s
+      if (child.connected) send({ type: 'exit' })
+      await exitWithin(child, 10_000)
     }
   }
 }

@@ -3,13 +3,15 @@
  * - `gatewayProduceRun`: POST /messages from N connections (autocannon, in its own process), one message
  *   per request or a batch (`messages: [...]`) of `messagesPerRequest`;
  * - `directSingleRun`: kafkajs `producer.send` of one message, N sends in flight;
- * - `directBatchRun`: kafkajs `producer.sendBatch` of `batchSize` messages, N in flight.
+ * - `directBatchRun`: kafkajs `producer.sendBatch` of `batchSize` messages, N in flight;
+ * - `strimziProduceRun`: the gateway's load through the Strimzi bridge.
  * All with acks -1 (the gateway's default), the same 1 KiB text value, to one topic.
  * Throughput counts acknowledged messages only; latency is per request (per send for kafkajs).
  */
 import { randomUUID } from 'node:crypto'
 import type kafkajs from 'kafkajs'
-import { autocannonInChild, type AutocannonResult } from './autocannon.js'
+import { autocannonInChild, type AutocannonResult } from '../../scripts/lib/launch/autocannon.js'
+import { strimziProduceRequest } from '../../scripts/lib/launch/strimzi-bridge.js'
 import { percentile } from './util.js'
 
 export interface Figures {
@@ -55,23 +57,33 @@ export async function gatewayProduceRun (o: GatewayRunOptions): Promise<{ figure
     headers: { 'content-type': 'application/json' },
     body
   })
+  return { raw, figures: autocannonFigures(raw, per) }
+}
+
+/** The same load through the Strimzi bridge's produce API (`POST /topics/{topic}`), `messagesPerRequest` records per request. */
+export async function strimziProduceRun (o: GatewayRunOptions): Promise<Figures> {
+  const per = o.messagesPerRequest ?? 1
+  const req = strimziProduceRequest(o.topic, Array.from({ length: per }, () => ({ value: o.value })))
+  const raw = await autocannonInChild({ url: o.url + req.path, method: 'POST', connections: o.connections, duration: o.seconds, timeout: 30, headers: req.headers, body: req.body })
+  return autocannonFigures(raw, per)
+}
+
+/** Throughput counts acknowledged messages (2xx × messages per request); latency is per request. */
+function autocannonFigures (raw: AutocannonResult, per: number): Figures {
   const ok = raw['2xx']
   return {
-    raw,
-    figures: {
-      messagesPerSec: (ok * per) / raw.duration,
-      p50Ms: raw.latency.p50,
-      p99Ms: raw.latency.p99,
-      messages: ok * per,
-      failures: raw.non2xx + raw.errors + raw.timeouts,
-      statusCodes: statusCounts(raw),
-      durationS: raw.duration
-    }
+    messagesPerSec: (ok * per) / raw.duration,
+    p50Ms: raw.latency.p50,
+    p99Ms: raw.latency.p99,
+    messages: ok * per,
+    failures: raw.non2xx + raw.errors + raw.timeouts,
+    statusCodes: statusCounts(raw),
+    durationS: raw.duration
   }
 }
 
 /** autocannon's per-status counts as { "200": n, "503": m }. */
-export function statusCounts (raw: AutocannonResult): Record<string, number> {
+function statusCounts (raw: AutocannonResult): Record<string, number> {
   return Object.fromEntries(Object.entries(raw.statusCodeStats ?? {}).map(([code, v]) => [code, v.count]))
 }
 

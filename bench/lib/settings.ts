@@ -1,5 +1,5 @@
 /** The settings `npm run bench` and `npm run bench:produce` share: one reading of the same variables, one set of defaults. */
-import type { GatewayMode } from './gateway.js'
+import type { GatewayMode } from '../../scripts/lib/launch/gateway.js'
 import { envInt, envNumber } from './util.js'
 
 /** Seconds per measured run. */

@@ -20,3 +20,30 @@ export function runIfEntry (moduleUrl: string, main: (argv: string[]) => Promise
     process.exit(1)
   })
 }
+
+/** The value after `name` in `args` (undefined when the flag is absent); throws when the value is missing. */
+export function flag (args: string[], name: string): string | undefined {
+  const i = args.indexOf(name)
+  if (i === -1) return undefined
+  const v = args[i + 1]
+  if (v === undefined) throw new Error(`${name} needs a value`)
+  return v
+}
+
+/** For CLIs: keeps running until SIGINT/SIGTERM, then runs `stop` once and exits. */
+export function runUntilSignal (what: string, stop: () => Promise<void>): void {
+  let stopping = false
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) return
+    stopping = true
+    console.error(`${signal}: stopping ${what}`)
+    stop().then(() => { process.exit(0) }, (err: unknown) => {
+      console.error(err)
+      process.exit(1)
+    })
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  // Keep the event loop alive until a signal arrives.
+  setInterval(() => undefined, 1 << 30)
+}

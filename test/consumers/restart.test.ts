@@ -2,7 +2,7 @@ import t from 'tap'
 import { build, uniqueName, waitFor } from '../helpers/build.js'
 import { startReceiver } from './helpers/receiver.js'
 import { FAST_CONSUMER, createTopic, defineGroups, gatewayEnv, produce, registry, registryKey, waitForAssignment } from './helpers/kafka.js'
-import { startRedis } from '../../scripts/local-redis.js'
+import { startRedis } from '../../scripts/lib/launch/redis.js'
 import { registryKeys } from '../../src/registry/keys.js'
 
 t.test('a restart resumes from committed offsets without re-delivering acknowledged records', async t => {

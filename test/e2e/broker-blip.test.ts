@@ -5,7 +5,7 @@
  * rebalance coming to start a new one, every later batch returned at once and the group stopped for good.)
  */
 import t from 'tap'
-import { startKafka } from '../../scripts/local-kafka.js'
+import { startKafka } from '../../scripts/lib/launch/kafka.js'
 import { captureLogger, uniqueName, waitFor } from '../helpers/build.js'
 import { createTopic, defineGroup, e2eGateway } from './helpers/gateway.js'
 import { startHook, type Reply } from './helpers/hook.js'

@@ -1,14 +1,13 @@
-import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
 import type { Test } from 'tap'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config/env.js'
+import { uniqueName } from './names.js'
 
-/** A name no other test (file or run) uses: topics, groups, client ids, registry keys. */
-export function uniqueName (prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
-}
+export { uniqueName }
+/** Polls a condition until it holds (the launchers' own wait): waitFor(what, fn, timeoutMs = 20000, everyMs = 50). */
+export { waitUntil as waitFor } from '../../scripts/lib/launch/wait.js'
 
 export function testEnv (overrides: Record<string, string> = {}): Record<string, string | undefined> {
   return {
@@ -50,18 +49,4 @@ export async function build (t: Test, overrides: Record<string, string> = {}, lo
   await app.ready()
   await app.lifecycle.start()
   return app
-}
-
-/** Polls `fn` until it returns a truthy value (returned) or `timeoutMs` passes (throws with `what`). */
-export async function waitFor<T> (what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 20_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let lastErr: unknown
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn()
-      if (v !== undefined && v !== null && v !== false) return v
-    } catch (err) { lastErr = err }
-    await new Promise(resolve => setTimeout(resolve, everyMs))
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr instanceof Error ? `: ${lastErr.message}` : ''}`)
 }

@@ -1,7 +1,8 @@
 /** tap assertions over a harness verdict: one assertion per invariant, so a failure names the one that broke. */
 import type { Test } from 'tap'
-import { summary, type Verdict } from './harness.js'
-import { SCENARIOS, SMALL, type Infra, type ScenarioName, type ScenarioSize } from './scenarios.js'
+import { summary, type Verdict } from './report.js'
+import { SCENARIOS, type ScenarioName } from './scenarios.js'
+import { SMALL, type Infra, type ScenarioSize } from './sizes.js'
 
 /** The shared dev/test broker and Redis (scripts/test.ts exports them). */
 export function sharedInfra (): Infra {

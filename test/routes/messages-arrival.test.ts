@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { createServer } from 'node:net'
+import { freePort } from '../../scripts/lib/launch/free-port.js'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { declaredPartitionAssigner } from '../../src/kafka/partition-assigner.js'
 import { registryKeys, type RegistryKeys } from '../../src/registry/keys.js'
@@ -159,12 +159,7 @@ t.test('the groups list of an entry is routable; partitions win over arrival wit
 })
 
 t.test('Redis down: arrival → 503 GW_REDIS_UNAVAILABLE; produce without arrival keeps working', async t => {
-  const port = await new Promise<number>(resolve => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port
-      s.close(() => resolve(p))
-    })
-  })
+  const port = await freePort()
   const app = await build(t, { REDIS_URL: `redis://127.0.0.1:${port}/0` })
   const topic = uniqueName('no-redis')
   await createTopic(app, topic, 2)

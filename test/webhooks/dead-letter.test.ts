@@ -9,7 +9,8 @@ import { userAgentFor } from '../../src/webhooks/delivery/user-agent.js'
 import { createDeadLetterWriter, deadLetterMessage, deadLetterTopicFor, DLQ_HEADERS, MAX_DEAD_LETTER_SEND_BYTES, sendsOf } from '../../src/webhooks/dead-letter.js'
 import type { KafkaCore } from '../../src/kafka/core.js'
 import type { DeliveryEvent, WebhookConfig } from '../../src/webhooks/types.js'
-import { context, freePort, record, startReceiver, type Receiver, type Reply } from './fixtures/http.js'
+import { freePort } from '../../scripts/lib/launch/free-port.js'
+import { context, record, startReceiver, type Receiver, type Reply } from './fixtures/http.js'
 import { header, kafkaCore, readTopic, topicSize } from './fixtures/kafka.js'
 
 const silent = pino({ level: 'silent' })

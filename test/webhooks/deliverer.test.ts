@@ -10,7 +10,8 @@ import { generateSecret } from '../../src/webhooks/signing.js'
 import { CONTENT_TYPES } from '../../src/kafka/record-format.js'
 import type { DeliveryEvent, WebhookConfig } from '../../src/webhooks/types.js'
 import type { WebhookEnvelope } from '../../src/webhooks/envelope.js'
-import { context, freePort, record, startReceiver, type Receiver } from './fixtures/http.js'
+import { freePort } from '../../scripts/lib/launch/free-port.js'
+import { context, record, startReceiver, type Receiver } from './fixtures/http.js'
 
 const noKafka = async (): Promise<never> => { throw new Error('no kafka in this test') }
 

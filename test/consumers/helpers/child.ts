@@ -1,50 +1,31 @@
-/** A real gateway server process (`node --import tsx src/server.ts`), for SIGKILL and exit-code tests. */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+/** A real gateway server process (scripts/lib/launch/gateway.ts) for SIGKILL and exit-code tests, SIGKILLed when the test ends. */
 import type { Test } from 'tap'
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+import { stopChild, type ExitInfo } from '../../../scripts/lib/launch/child.js'
+import { spawnGateway as spawnGatewayChild, type SpawnGatewayOptions } from '../../../scripts/lib/launch/gateway.js'
+import type { ChildProcess } from 'node:child_process'
 
 export interface GatewayProcess {
   child: ChildProcess
-  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  exited: Promise<ExitInfo>
   output: () => string
 }
 
-export interface SpawnOptions {
-  /** What to run instead of `node --import tsx src/server.ts` (e.g. `npm start`), from the checkout's root. */
-  command?: [string, ...string[]]
-  /** In its own process group, so a test can signal the whole group as supervisors do; teardown kills the group. */
-  detached?: boolean
-}
+export type SpawnOptions = Pick<SpawnGatewayOptions, 'command' | 'detached'>
 
+/** Spawns the gateway (a port of its own choosing, LOG_LEVEL info) without waiting for it; `detached`: teardown kills its whole group. */
 export function spawnGateway (t: Test, env: Record<string, string>, { command, detached = false }: SpawnOptions = {}): GatewayProcess {
-  const [file, ...args] = command ?? [process.execPath, '--import', 'tsx', 'src/server.ts']
-  const child = spawn(file, args, {
-    cwd: ROOT,
-    detached,
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      KAFKA_REQUEST_TIMEOUT_MS: '10000',
-      ...env
-    },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let out = ''
-  child.stdout?.on('data', (c: Buffer) => { out += c.toString('utf8') })
-  child.stderr?.on('data', (c: Buffer) => { out += c.toString('utf8') })
-  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => {
-    child.on('exit', (code, signal) => resolve({ code, signal }))
+  const out = { text: '' }
+  const { child, exited } = spawnGatewayChild({
+    env: { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', KAFKA_REQUEST_TIMEOUT_MS: '10000', ...env },
+    onOutput: chunk => { out.text += chunk.toString('utf8') },
+    ...(command !== undefined ? { command } : {}),
+    detached
   })
   t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      if (detached && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL')
-      else child.kill('SIGKILL')
-      await exited
+    if (detached && child.pid !== undefined) {
+      try { process.kill(-child.pid, 'SIGKILL') } catch { /* the group is gone */ }
     }
+    await stopChild(child, 'SIGKILL')
   })
-  return { child, exited, output: () => out }
+  return { child, exited, output: () => out.text }
 }

@@ -1,7 +1,10 @@
-/** autocannon ships no type declarations: the small surface the benchmarks use, loaded through require. */
-import { fork } from 'node:child_process'
+/**
+ * The HTTP load generator of the benchmarks, autocannon, in a process of its own. It ships no type
+ * declarations: the small surface the benchmarks use, loaded through require.
+ */
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { forkTsx, stopChild } from './child.js'
 
 export interface AutocannonOptions {
   url: string
@@ -43,13 +46,11 @@ const load = createRequire(import.meta.url)
 export const autocannon = load('autocannon') as Autocannon
 
 /**
- * Runs autocannon in a child process of its own (bench/lib/autocannon-child.ts), so the load generator
- * shares no event loop with anything else the benchmark does. Resolves with its result.
+ * Runs autocannon in a child process of its own (autocannon-child.ts), so the load generator shares no
+ * event loop with anything else the benchmark does. Resolves with its result.
  */
 export async function autocannonInChild (opts: AutocannonOptions): Promise<AutocannonResult> {
-  const child = fork(CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  const killOnExit = (): void => { try { child.kill('SIGKILL') } catch { /* gone */ } }
-  process.once('exit', killOnExit)
+  const child = forkTsx(CHILD)
   try {
     return await new Promise<AutocannonResult>((resolve, reject) => {
       let settled = false
@@ -65,12 +66,7 @@ export async function autocannonInChild (opts: AutocannonOptions): Promise<Autoc
       child.send(opts)
     })
   } finally {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise(resolve => child.once('exit', resolve))
-      child.kill('SIGTERM')
-      await exited
-    }
-    process.removeListener('exit', killOnExit)
+    await stopChild(child)
   }
 }
 
