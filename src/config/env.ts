@@ -30,6 +30,8 @@ export interface Config {
   registry: { key: string, heartbeatMs: number }
   produce: {
     autoCreateTopics: boolean
+    /** Kafka's idempotent producer for acks -1: retries inside the client write no duplicates. */
+    idempotent: boolean
     lingerMs: number
     maxBatchRecords: number
     maxBatchBytes: number
@@ -176,6 +178,7 @@ export function loadConfig (env: Env = process.env): Config {
     },
     produce: {
       autoCreateTopics: r.bool('AUTO_CREATE_TOPICS', false),
+      idempotent: r.bool('PRODUCE_IDEMPOTENT', true),
       lingerMs: r.int('PRODUCE_LINGER_MS', 2, 0, 1000),
       maxBatchRecords: r.int('PRODUCE_MAX_BATCH_RECORDS', 1000, 1, 100_000),
       maxBatchBytes: r.int('PRODUCE_MAX_BATCH_BYTES', MIB, 1024, 64 * MIB),

@@ -23,8 +23,12 @@ export interface KafkaCore {
   readonly clientId: string
   /** Connects producer and admin; failures are logged and retried on use, never thrown at boot. */
   start (): Promise<void>
-  /** The current producer, connected (connecting first when needed). Throws when the cluster is unreachable. */
-  connectedProducer (): Promise<Producer>
+  /**
+   * The current producer for sends at `acks` (default -1), connected (connecting first when needed). With
+   * PRODUCE_IDEMPOTENT (the default) acks -1 goes to Kafka's idempotent producer and acks 0/1, which it
+   * cannot serve, to a plain one. Throws when the cluster is unreachable.
+   */
+  connectedProducer (acks?: number): Promise<Producer>
   connectedAdmin (): Promise<Admin>
   /** Resolves when cluster metadata can be fetched within timeoutMs. */
   ping (timeoutMs: number): Promise<void>
@@ -61,7 +65,11 @@ export function createKafkaCore (config: Config, logger: Logger, options: KafkaC
     await adminConn.ensure()
     return admin
   }
-  const producer = createReplaceableProducer({ requestKafka, metadataMaxAgeMs: options.producerMetadataMaxAgeMs, log, connectedAdmin })
+  const settings = { requestKafka, metadataMaxAgeMs: options.producerMetadataMaxAgeMs, log, connectedAdmin }
+  const producer = createReplaceableProducer({ ...settings, idempotent: config.produce.idempotent })
+  // acks 0 and 1 cannot go through an idempotent producer (kafkajs refuses them); connected on first use
+  const relaxed = config.produce.idempotent ? createReplaceableProducer({ ...settings, idempotent: false }) : producer
+  const producers = relaxed === producer ? [producer] : [producer, relaxed]
 
   return {
     kafka,
@@ -73,8 +81,8 @@ export function createKafkaCore (config: Config, logger: Logger, options: KafkaC
         log.warn({ err }, 'kafka not reachable at start; will connect on first use')
       })
     },
-    async connectedProducer () {
-      const gen = await settled(producer)
+    async connectedProducer (acks = -1) {
+      const gen = await settled(acks === -1 ? producer : relaxed)
       await gen.conn.ensure()
       return gen.facade
     },
@@ -84,8 +92,8 @@ export function createKafkaCore (config: Config, logger: Logger, options: KafkaC
         .catch((err: unknown) => { probeConn.reset(); throw err })
     },
     async close () {
-      await stopReplacing(producer)
-      await Promise.allSettled([producer.current.raw.disconnect(), admin.disconnect(), probe.disconnect()])
+      await Promise.all(producers.map(stopReplacing))
+      await Promise.allSettled([...producers.map(p => p.current.raw.disconnect()), admin.disconnect(), probe.disconnect()])
     }
   }
 }

@@ -9,6 +9,8 @@ export function pinoLogCreator (logger: Logger): logCreator {
   const log = logger.child({ component: 'kafkajs' })
   return () => ({ namespace, level, log: entry }) => {
     const { message, timestamp: _ts, logger: _l, ...rest } = entry
+    // bounded retries are safe here: a failed send replaces the idempotent producer (kafka/idempotent-sends.ts)
+    if (level === logLevel.WARN && message.startsWith('Limiting retries for the idempotent producer')) return
     const fields = { event: level === logLevel.ERROR ? 'ERROR' : 'KAFKA_LOG', namespace, ...rest }
     switch (level) {
       case logLevel.ERROR: log.error(fields, message); break

@@ -18,15 +18,29 @@ export interface Generation {
   checking: Promise<string[]> | undefined
   /** Replaced: sends through `facade` go to the current generation. */
   retired: boolean
+  /** Idempotent producers: the send before the next one may start (idempotent-sends.ts). */
+  tail: Promise<void>
+  /** Idempotent producers: a send failed and the replacement could not be made yet; no send may use this producer id. */
+  poisoned: boolean
 }
 
 /** How a facade's sends run: on `from`, or on the generation that replaced it. */
 export type SendVia = <T>(from: Generation, topics: string[], op: (producer: Producer) => Promise<T>) => Promise<T>
 
-export function newGeneration (kafka: Kafka, metadataMaxAgeMs: number | undefined, id: number, send: SendVia): Generation {
-  const raw = kafka.producer({
+export interface GenerationSettings {
+  readonly requestKafka: Kafka
+  readonly metadataMaxAgeMs: number | undefined
+  readonly idempotent: boolean
+}
+
+/** kafkajs's own producer default (5 retries over the client's backoff), kept for idempotent producers, whose default is unbounded. */
+const PRODUCER_RETRIES = 5
+
+export function newGeneration ({ requestKafka, metadataMaxAgeMs, idempotent }: GenerationSettings, id: number, send: SendVia): Generation {
+  const raw = requestKafka.producer({
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
+    ...(idempotent ? { idempotent: true, retry: { retries: PRODUCER_RETRIES } } : {}),
     ...(metadataMaxAgeMs !== undefined ? { metadataMaxAge: metadataMaxAgeMs } : {})
   })
   const conn = connector(() => raw.connect())
@@ -39,6 +53,8 @@ export function newGeneration (kafka: Kafka, metadataMaxAgeMs: number | undefine
     inFlight: new Set(),
     checking: undefined,
     retired: false,
+    tail: Promise.resolve(),
+    poisoned: false,
     facade: {
       ...raw,
       send: record => send(gen, [record.topic], p => p.send(record)),

@@ -19,6 +19,7 @@ import type { Admin, Kafka, Producer } from 'kafkajs'
 import type { Logger } from 'pino'
 import { newGeneration, type Generation, type SendVia } from './producer-generation.js'
 import { isStaleMetadataError } from './stale-metadata.js'
+import { deliverInSequence } from './idempotent-sends.js'
 
 export interface ProducerSettings {
   /** The client of the producer and admin that answer HTTP requests. */
@@ -28,6 +29,8 @@ export interface ProducerSettings {
   /** The `component: 'kafka'` child logger. */
   readonly log: Logger
   readonly connectedAdmin: () => Promise<Admin>
+  /** Kafka's idempotent producer (acks -1 only): sends run one at a time, see idempotent-sends.ts. */
+  readonly idempotent: boolean
 }
 
 export interface ReplaceableProducer extends ProducerSettings {
@@ -44,12 +47,14 @@ export interface ReplaceableProducer extends ProducerSettings {
 
 export function createReplaceableProducer (settings: ProducerSettings): ReplaceableProducer {
   // a facade sends only once `producer` exists
-  const send: SendVia = (from, topics, op) => deliver(producer, from, topics, op)
+  const send: SendVia = settings.idempotent
+    ? (from, topics, op) => deliverInSequence(producer, from, topics, op, deliver)
+    : (from, topics, op) => deliver(producer, from, topics, op)
   const producer: ReplaceableProducer = {
     ...settings,
     send,
     generations: 1,
-    current: newGeneration(settings.requestKafka, settings.metadataMaxAgeMs, 1, send),
+    current: newGeneration(settings, 1, send),
     replacing: undefined,
     draining: new Set(),
     closed: false
@@ -82,7 +87,7 @@ function attempt<T> (p: ReplaceableProducer, gen: Generation, topics: string[], 
   return { gen: target, fresh, sent }
 }
 
-async function deliver<T> (p: ReplaceableProducer, from: Generation, topics: string[], op: (producer: Producer) => Promise<T>): Promise<T> {
+export async function deliver<T> (p: ReplaceableProducer, from: Generation, topics: string[], op: (producer: Producer) => Promise<T>): Promise<T> {
   if (from.retired && p.replacing !== undefined) await settled(p)
   const first = attempt(p, from, topics, op)
   try {
@@ -126,11 +131,11 @@ function deletedTargetTopics (p: ReplaceableProducer, gen: Generation): Promise<
 }
 
 /** Replaces `from` unless it was replaced already; one replacement at a time. */
-function replace (p: ReplaceableProducer, from: Generation, reason: string, deletedTopics: string[] = []): Promise<Generation> {
+export function replace (p: ReplaceableProducer, from: Generation, reason: string, deletedTopics: string[] = []): Promise<Generation> {
   if (from !== p.current || from.retired) return settled(p)
   p.replacing ??= (async () => {
     if (p.closed) throw new Error('the Kafka core is closed')
-    const next = newGeneration(p.requestKafka, p.metadataMaxAgeMs, ++p.generations, p.send)
+    const next = newGeneration(p, ++p.generations, p.send)
     p.log.warn({ reason, deletedTopics, generation: next.id, replaces: from.id }, 'replacing the Kafka producer')
     try {
       await next.conn.ensure()

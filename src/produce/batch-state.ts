@@ -25,7 +25,7 @@ export interface OutRecord {
 export const RECORD_BATCH_OVERHEAD_BYTES = 61
 
 export interface BatcherDeps {
-  getProducer: () => Promise<Producer>
+  getProducer: (acks: number) => Promise<Producer>
   lingerMs: number
   maxBatchRecords: number
   maxBatchBytes: number

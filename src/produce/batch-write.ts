@@ -26,7 +26,7 @@ export async function writeBatch (state: BatcherState, batch: Gathering): Promis
   let offsets: Array<string | undefined>
   let error: AppError | undefined
   try {
-    const producer = await deps.getProducer()
+    const producer = await deps.getProducer(options.acks)
     const sendOptions = { acks: options.acks, timeout: options.timeout, compression: compressionType(options.compression) }
     const metadata = await producer.sendBatch({ topicMessages, ...sendOptions })
     // kafkajs can answer without some partitions: when a partition's leader moves to a broker that already

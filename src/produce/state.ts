@@ -14,7 +14,7 @@ const { Partitioners } = kafkajs
 /** What the service needs from the Kafka core (src/kafka/core.ts). */
 export interface ProduceKafka {
   readonly clientId: string
-  connectedProducer (): Promise<Producer>
+  connectedProducer (acks?: number): Promise<Producer>
   connectedAdmin (): Promise<Admin>
 }
 
@@ -73,7 +73,7 @@ export function createProduceState (deps: ProduceServiceDeps): ProduceState {
     creating: new Map(),
     limits: new Map(),
     batcher: createBatcher({
-      getProducer: () => deps.kafka.connectedProducer(),
+      getProducer: (acks) => deps.kafka.connectedProducer(acks),
       lingerMs: config.lingerMs,
       maxBatchRecords: config.maxBatchRecords,
       maxBatchBytes: config.maxBatchBytes,

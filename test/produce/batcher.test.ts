@@ -16,7 +16,7 @@ function record (topic: string, partition: number, value: string, extra: Partial
 function batcherFor (app: FastifyInstance, overrides: Partial<BatcherDeps> = {}): { batcher: Batcher, events: Extract<ProduceEvent, { kind: 'batch' }>[] } {
   const events: Extract<ProduceEvent, { kind: 'batch' }>[] = []
   const batcher = createBatcher({
-    getProducer: () => app.kafka.connectedProducer(),
+    getProducer: (acks) => app.kafka.connectedProducer(acks),
     lingerMs: 30,
     maxBatchRecords: 1000,
     maxBatchBytes: 1024 * 1024,

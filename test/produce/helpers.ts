@@ -1,6 +1,6 @@
 /** Shared by the produce tests: topics on the real broker, and reading records back with a real consumer. */
 import type { FastifyInstance } from 'fastify'
-import type { Consumer, IHeaders, PartitionAssigner } from 'kafkajs'
+import type { Consumer, IHeaders, KafkaMessage, PartitionAssigner } from 'kafkajs'
 import type { Test } from 'tap'
 import { uniqueName, waitFor } from '../helpers/build.js'
 
@@ -11,6 +11,8 @@ export interface ReadRecord {
   key: Buffer | null
   value: Buffer | null
   headers: Record<string, string>
+  /** The writing producer's id from the record batch: -1 unless an idempotent producer wrote it. */
+  producerId: string
 }
 
 export async function createTopic (app: FastifyInstance, topic: string, numPartitions = 1, configEntries?: Array<{ name: string, value: string }>): Promise<void> {
@@ -33,6 +35,11 @@ function headersOf (headers: IHeaders | undefined): Record<string, string> {
   return out
 }
 
+function readRecord (topic: string, partition: number, message: KafkaMessage): ReadRecord {
+  const producerId = String((message as { batchContext?: { producerId?: unknown } }).batchContext?.producerId ?? '-1')
+  return { topic, partition, offset: message.offset, key: message.key, value: message.value, headers: headersOf(message.headers), producerId }
+}
+
 /**
  * Reads `count` records of `topics` from the beginning with a fresh consumer group, then checks the
  * topics hold exactly `count` records in total (so nothing extra was written).
@@ -46,7 +53,7 @@ export async function readRecords (t: Test, app: FastifyInstance, topics: string
   await consumer.subscribe({ topics: list, fromBeginning: true })
   await consumer.run({
     eachMessage: async ({ topic, partition, message }) => {
-      seen.push({ topic, partition, offset: message.offset, key: message.key, value: message.value, headers: headersOf(message.headers) })
+      seen.push(readRecord(topic, partition, message))
     }
   })
   await waitFor(`${count} records of ${list.join(', ')}`, () => seen.length >= count, timeoutMs)
@@ -80,7 +87,7 @@ export async function joinGroup (t: Test, app: FastifyInstance, opts: { groupId:
   await consumer.subscribe({ topic: opts.topic, fromBeginning: true })
   await consumer.run({
     eachMessage: async ({ topic, partition, message }) => {
-      opts.onMessage?.({ topic, partition, offset: message.offset, key: message.key, value: message.value, headers: headersOf(message.headers) })
+      opts.onMessage?.(readRecord(topic, partition, message))
     }
   })
   const j = await waitFor('group join', () => joined, 30_000)

@@ -12,13 +12,13 @@
  *    maximised over the fault's window (from its start until the group was seen running again), that is the
  *    fault's in-flight window on the delivery side (`uncommittedAtFaults`). Each redelivered record must
  *    also have been first handled between REDELIVERY_LOOKBACK_MS before a fault and the end of its window:
- *    the consumer commits at most COMMIT_INTERVAL_MS (kafkajs autoCommitInterval, src/consumers/runner.ts)
+ *    the consumer commits at most COMMIT_INTERVAL_MS (kafkajs autoCommitInterval, src/consumers/runner/commits.ts)
  *    after a delivery and at the end of every batch; 2 s of slack cover a loaded machine.
  * 2. a reproduction (same id at another offset): a POST whose outcome was ambiguous (connection lost after
  *    sending, 5xx, timeout) may have been written, and its retry writes it again once the Idempotency-Key
  *    is released or expired; and a request in flight when a broker died may have been written up to
- *    1 + GATEWAY_PRODUCER_RETRIES times by the gateway's Kafka client retrying inside the request (the
- *    producer is not idempotent), whatever the answer. That is the in-flight window on the produce side.
+ *    1 + GATEWAY_PRODUCER_RETRIES times by the gateway's Kafka client retrying inside the request (0 with
+ *    the idempotent producer), whatever the answer. That is the in-flight window on the produce side.
  * bound = ambiguous attempts + GATEWAY_PRODUCER_RETRIES × attempts in flight at a broker fault that reached
  * the gateway + uncommittedAtFaults.
  * Webhook faults (503 windows, random errors) are not infrastructure faults: they must cause no duplicate
@@ -27,18 +27,19 @@
 import type { ProducerClient } from './producer.js'
 import type { CountingReceiver } from './receiver.js'
 
-/** The consumer's kafkajs autoCommitInterval (src/consumers/runner.ts). */
+/** The consumer's kafkajs autoCommitInterval (src/consumers/runner/commits.ts). */
 export const COMMIT_INTERVAL_MS = 1000
 /** How far before a fault a record may have been handled and still be uncommitted. */
 export const REDELIVERY_LOOKBACK_MS = COMMIT_INTERVAL_MS + 2000
 /** How often the group's committed offsets are sampled during a run. */
 export const SAMPLE_MS = 250
 /**
- * Retries of the gateway's producer inside one request (src/kafka/core.ts: `retry: { retries: 2 }` of the
- * request client). The producer is not idempotent: a request cut by a broker fault may be written 1 + this
- * many times.
+ * Extra copies the gateway's producer may write by retrying inside one request. Its producer is Kafka's
+ * idempotent one (PRODUCE_IDEMPOTENT, the default; src/kafka/idempotent-sends.ts): the broker drops the
+ * retries' copies, so a request cut by a broker fault is written once — any reproduction must come from
+ * an ambiguous answer the client retried.
  */
-export const GATEWAY_PRODUCER_RETRIES = 2
+export const GATEWAY_PRODUCER_RETRIES = 0
 
 export interface FaultEvent {
   name: string
