@@ -17,6 +17,7 @@ import lifecycle from './lifecycle.js'
 import kafkaPlugin from './kafka/plugin.js'
 import redisPlugin from './registry/plugin.js'
 import { registerRoutes } from './routes/index.js'
+import { createTopicService } from './topics/service.js'
 import producePlugin from './produce/plugin.js'
 import consumersPlugin from './consumers/plugin.js'
 import { createDeliveryEvents } from './consumers/delivery-events.js'
@@ -94,7 +95,8 @@ export async function buildApp ({ config, logger }: BuildOptions): Promise<Fasti
     observer: deliveryEvents.emit
   })
   await app.register(consumersPlugin, { config, logger: log, deliverer, deliveryEvents, liveness })
-  await registerRoutes(app, { kafka: app.kafka, redis: app.redis, produce: app.produce, consumers: app.consumers })
+  const topics = createTopicService({ getAdmin: () => app.kafka.connectedAdmin(), kafka: app.kafka.kafka, clientId: config.kafka.clientId, logger: log })
+  await registerRoutes(app, { kafka: app.kafka, redis: app.redis, produce: app.produce, consumers: app.consumers, topics })
   // produce and delivery events, consumer lag and the heartbeat age feed the Prometheus metrics
   const unwire = wireMetrics(app.metrics, { produce: app.produce, deliveries: deliveryEvents, consumers: app.consumerSupervisor })
   app.addHook('onClose', async () => { unwire() })

@@ -14,6 +14,7 @@ export const openapiInfo: FastifyDynamicSwaggerOptions['openapi'] = {
     { name: 'messages', description: 'Produce records' },
     { name: 'consumer-groups', description: 'Consumer groups that deliver to webhooks' },
     { name: 'consumers', description: 'The Redis consumer registry' },
+    { name: 'topics', description: 'Topics: list, describe, create, delete; partition offsets and records by offset' },
     { name: 'health', description: 'Liveness and readiness' },
     { name: 'operations', description: 'Metrics and the API document' }
   ],

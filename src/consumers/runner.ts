@@ -26,7 +26,8 @@ import type { Logger } from 'pino'
 import { declaredPartitionAssigner } from '../kafka/partition-assigner.js'
 import { isMembershipError } from '../kafka/membership.js'
 import type { TopicPart } from '../registry/registry.js'
-import type { ConsumedRecord, Deliverer, DeliveryEvent } from '../webhooks/types.js'
+import { toConsumedRecord } from '../webhooks/envelope.js'
+import type { Deliverer, DeliveryEvent } from '../webhooks/types.js'
 import { sleep, withTimeout } from '../util/async.js'
 import { declaredPartitions } from './definition.js'
 import type { LagTarget, PartitionLag } from './lag.js'
@@ -177,18 +178,6 @@ export interface GroupRunner {
 
 function errorText (err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err)
-}
-
-export function toConsumedRecord (topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
-  return {
-    topic,
-    partition,
-    offset: message.offset,
-    timestamp: message.timestamp,
-    key: message.key ?? null,
-    value: message.value ?? null,
-    headers: message.headers ?? {}
-  }
 }
 
 export function createGroupRunner (groupId: string, declaration: Declaration, deps: RunnerDeps): GroupRunner {

@@ -10,7 +10,7 @@ import type { Config } from '../config/env.js'
 import { AppError, kafkaUnavailable } from '../errors.js'
 import { isStaleMetadataError } from '../kafka/core.js'
 import { ARRIVAL_HEADER, DEPARTURE_HEADER, REQUEST_ID_HEADER } from '../kafka/record-format.js'
-import { topicNameProblem, topicNotFound, type TopicMetadataCache } from '../kafka/topics.js'
+import { partitionOutOfRange, topicNameProblem, topicNotFound, type TopicMetadataCache } from '../kafka/topics.js'
 import { arrivalUnroutable, type ArrivalResolver, type ArrivalRoute } from '../registry/arrival.js'
 import { createBatcher, RECORD_BATCH_OVERHEAD_BYTES, type BatcherStats, type OutRecord } from './batcher.js'
 import { headerBytes } from './encoding.js'
@@ -61,11 +61,6 @@ export interface ProduceService {
   /** Adds a metrics hook (batch and request events); returns its removal. */
   observe (observer: ProduceObserver): () => void
 }
-
-const partitionOutOfRange = (field: string, topic: string, partition: number, count: number): AppError =>
-  new AppError(400, 'GW_PARTITION_OUT_OF_RANGE',
-    `${field}: partition ${partition} does not exist: topic "${topic}" has ${count} partition${count === 1 ? '' : 's'} (0-${count - 1})`,
-    { details: [{ field, rule: 'partitionRange', message: `topic "${topic}" has ${count} partitions`, partitionCount: count }] })
 
 const recordTooLarge = (field: string, topic: string, bytes: number, limit: number): AppError =>
   new AppError(413, 'GW_PAYLOAD_TOO_LARGE', `${field}: the record takes up to ${bytes} bytes, more than topic "${topic}" accepts (max.message.bytes ${limit})`,
