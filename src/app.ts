@@ -9,6 +9,7 @@ import { loggerOptions } from './logger.js'
 import { createValidatorCompiler } from './http/validation.js'
 import { edgeErrorOptions, installErrorHandler } from './http/error-handler.js'
 import { installApiKeyAuth } from './http/auth.js'
+import { documentScopes } from './http/scopes.js'
 import { ErrorSchema } from './http/schemas.js'
 import { installLoadShedding } from './http/load-shedding.js'
 import { installRequestLog } from './http/request-log.js'
@@ -77,7 +78,8 @@ export async function buildApp ({ config, logger }: BuildOptions): Promise<Fasti
 
   await app.register(swagger, { openapi: openapiInfo, refResolver: { buildLocalReference: (json, _base, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` } })
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } })
-  installApiKeyAuth(app, config.apiKeys)
+  installApiKeyAuth(app, config.apiKeys, { docsPublic: config.docsPublic })
+  documentScopes(app)
 
   // one heartbeat per instance: the supervisor keeps it, Idempotency-Key markers name it
   const liveness = createLiveness({ redis: app.redis.redis, keys: registryKeys(config.registry.key), clientId: config.kafka.clientId, heartbeatMs: config.registry.heartbeatMs })

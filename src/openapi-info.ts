@@ -20,7 +20,12 @@ export const openapiInfo: FastifyDynamicSwaggerOptions['openapi'] = {
   ],
   components: {
     securitySchemes: {
-      bearerAuth: { type: 'http', scheme: 'bearer', description: 'One of the keys in API_KEYS (when set)' }
+      bearerAuth: {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'One of the keys in API_KEYS (when set), sent as `Authorization: Bearer <key>`. A key may be limited to scopes ' +
+          '(`produce`, `consume`, `admin`) and topic globs; each route says which scope it needs.'
+      }
     }
   },
   security: [{ bearerAuth: [] }]
