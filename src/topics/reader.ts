@@ -62,6 +62,8 @@ interface ReadState {
   next: bigint
   bytes: number
   done: boolean
+  /** The group formed (so there is one to delete). */
+  joined: boolean
   finish: () => void
 }
 
@@ -88,53 +90,66 @@ function advance (state: ReadState, lastOffset: string | undefined): void {
   }
 }
 
-/** Reads `range` with a one-member ephemeral group; deletes the group (through `admin`) before returning. */
-export async function readPartition (deps: ReaderDeps, admin: Admin, range: ReadRange): Promise<{ records: ConsumedRecord[], nextOffset: bigint }> {
-  const { topic, partition } = range
-  const groupId = `${READER_GROUP_PREFIX}${deps.clientId}.${randomUUID()}`
-  const consumer = deps.kafka.consumer({
+function readerConsumer (deps: ReaderDeps, range: ReadRange, groupId: string): Consumer {
+  return deps.kafka.consumer({
     groupId,
-    partitionAssigners: [declaredPartitionAssigner({ [topic]: [partition] })],
+    partitionAssigners: [declaredPartitionAssigner({ [range.topic]: [range.partition] })],
     retry: { ...RETRY, restartOnFailure: async () => false },
     allowAutoTopicCreation: false,
     sessionTimeout: 10_000,
     heartbeatInterval: 3000,
     maxWaitTimeInMs: 100
   })
-  let finish = (): void => {}
-  const finished = new Promise<void>(resolve => { finish = resolve })
-  const state: ReadState = { range, records: [], next: range.start, bytes: 0, done: false, finish }
-  const crashed = new Promise<never>((_resolve, reject) => {
+}
+
+/** Wires the consumer's events into `state`: resolves once the read is complete, rejects when the consumer crashes. */
+function watch (consumer: Consumer, state: ReadState): Promise<void> {
+  const completed = new Promise<void>((resolve, reject) => {
+    state.finish = resolve
     consumer.on(consumer.events.CRASH, ({ payload }) => { reject(payload.error) })
   })
-  crashed.catch(() => {}) // raced below; a crash after a failed connect has no one else to tell
-  let joined = false
-  consumer.on(consumer.events.GROUP_JOIN, () => { joined = true })
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => { if (payload.partition === partition) advance(state, payload.lastOffset) })
+  completed.catch(() => {}) // raced by consume(); a crash after a failed connect has no one else to tell
+  consumer.on(consumer.events.GROUP_JOIN, () => { state.joined = true })
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => { if (payload.partition === state.range.partition) advance(state, payload.lastOffset) })
+  return completed
+}
+
+async function consume (consumer: Consumer, state: ReadState, completed: Promise<void>): Promise<'done'> {
+  const { topic, partition, start } = state.range
+  await consumer.connect()
+  await consumer.subscribe({ topics: [topic], fromBeginning: true })
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch }: EachBatchPayload) => { if (batch.partition === partition) collect(state, batch.messages) }
+  })
+  // kafkajs drops what it fetched before a seek; offsets below `start` are skipped anyway
+  consumer.seek({ topic, partition, offset: start.toString() })
+  await completed
+  return 'done'
+}
+
+const readTimeout = ({ topic, partition }: ReadRange, ms: number): AppError =>
+  new AppError(504, 'GW_KAFKA_TIMEOUT', `Kafka handed over no record of topic "${topic}" partition ${partition} within ${ms} ms`,
+    { retriable: true, details: [{ rule: 'readTimeout', message: `no record within ${ms} ms` }] })
+
+/**
+ * Reads `range` with a one-member ephemeral group; deletes the group (through `admin`) before returning.
+ * At the timeout it returns what it has, or a 504 when that is nothing.
+ */
+export async function readPartition (deps: ReaderDeps, admin: Admin, range: ReadRange): Promise<{ records: ConsumedRecord[], nextOffset: bigint }> {
+  const groupId = `${READER_GROUP_PREFIX}${deps.clientId}.${randomUUID()}`
+  const state: ReadState = { range, records: [], next: range.start, bytes: 0, done: false, joined: false, finish: () => {} }
+  const consumer = readerConsumer(deps, range, groupId)
+  const completed = watch(consumer, state)
+  const timeoutMs = deps.timeoutMs ?? READ_TIMEOUT_MS
   const timer = new AbortController()
   try {
-    const reading = (async () => {
-      await consumer.connect()
-      await consumer.subscribe({ topics: [topic], fromBeginning: true })
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }: EachBatchPayload) => { if (batch.partition === partition) collect(state, batch.messages) }
-      })
-      // kafkajs drops what it fetched before a seek; offsets below `start` are skipped anyway
-      consumer.seek({ topic, partition, offset: range.start.toString() })
-      await Promise.race([finished, crashed])
-      return 'done' as const
-    })()
-    const timeoutMs = deps.timeoutMs ?? READ_TIMEOUT_MS
-    const outcome = await Promise.race([reading, delay(timeoutMs, 'timeout' as const, { signal: timer.signal, ref: false })])
-    if (outcome === 'timeout' && state.records.length === 0) {
-      throw new AppError(504, 'GW_KAFKA_TIMEOUT', `Kafka handed over no record of topic "${topic}" partition ${partition} within ${timeoutMs} ms`,
-        { retriable: true, details: [{ rule: 'readTimeout', message: `no record within ${timeoutMs} ms` }] })
-    }
+    const outcome = await Promise.race([consume(consumer, state, completed), delay(timeoutMs, 'timeout' as const, { signal: timer.signal, ref: false })])
+    if (outcome === 'timeout' && state.records.length === 0) throw readTimeout(range, timeoutMs)
     return { records: state.records, nextOffset: state.next }
   } finally {
     timer.abort()
-    await release(deps.logger, consumer, admin, groupId, joined)
+    await release(deps.logger, consumer, admin, groupId, state.joined)
   }
 }
 
