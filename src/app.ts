@@ -9,6 +9,7 @@ import { loggerOptions } from './logger.js'
 import { createValidatorCompiler } from './http/validation.js'
 import { edgeErrorOptions, installErrorHandler } from './http/error-handler.js'
 import { installApiKeyAuth } from './http/auth.js'
+import { documentScopes } from './http/scopes.js'
 import { ErrorSchema } from './http/schemas.js'
 import { installLoadShedding } from './http/load-shedding.js'
 import { installRequestLog } from './http/request-log.js'
@@ -17,6 +18,7 @@ import lifecycle from './lifecycle.js'
 import kafkaPlugin from './kafka/plugin.js'
 import redisPlugin from './registry/plugin.js'
 import { registerRoutes } from './routes/index.js'
+import { createTopicService } from './topics/service.js'
 import producePlugin from './produce/plugin.js'
 import consumersPlugin from './consumers/plugin.js'
 import { createDeliveryEvents } from './consumers/delivery-events.js'
@@ -76,7 +78,8 @@ export async function buildApp ({ config, logger }: BuildOptions): Promise<Fasti
 
   await app.register(swagger, { openapi: openapiInfo, refResolver: { buildLocalReference: (json, _base, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` } })
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } })
-  installApiKeyAuth(app, config.apiKeys)
+  installApiKeyAuth(app, config.apiKeys, { docsPublic: config.docsPublic })
+  documentScopes(app)
 
   // one heartbeat per instance: the supervisor keeps it, Idempotency-Key markers name it
   const liveness = createLiveness({ redis: app.redis.redis, keys: registryKeys(config.registry.key), clientId: config.kafka.clientId, heartbeatMs: config.registry.heartbeatMs })
@@ -94,7 +97,8 @@ export async function buildApp ({ config, logger }: BuildOptions): Promise<Fasti
     observer: deliveryEvents.emit
   })
   await app.register(consumersPlugin, { config, logger: log, deliverer, deliveryEvents, liveness })
-  await registerRoutes(app, { kafka: app.kafka, redis: app.redis, produce: app.produce, consumers: app.consumers })
+  const topics = createTopicService({ getAdmin: () => app.kafka.connectedAdmin(), kafka: app.kafka.kafka, clientId: config.kafka.clientId, logger: log })
+  await registerRoutes(app, { kafka: app.kafka, redis: app.redis, produce: app.produce, consumers: app.consumers, topics })
   // produce and delivery events, consumer lag and the heartbeat age feed the Prometheus metrics
   const unwire = wireMetrics(app.metrics, { produce: app.produce, deliveries: deliveryEvents, consumers: app.consumerSupervisor })
   app.addHook('onClose', async () => { unwire() })

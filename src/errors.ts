@@ -5,6 +5,7 @@
 export type ErrorCode =
   | 'GW_VALIDATION'
   | 'GW_UNAUTHORIZED'
+  | 'GW_FORBIDDEN'
   | 'GW_NOT_FOUND'
   | 'GW_TOPIC_NOT_FOUND'
   | 'GW_PARTITION_OUT_OF_RANGE'

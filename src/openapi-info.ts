@@ -14,12 +14,18 @@ export const openapiInfo: FastifyDynamicSwaggerOptions['openapi'] = {
     { name: 'messages', description: 'Produce records' },
     { name: 'consumer-groups', description: 'Consumer groups that deliver to webhooks' },
     { name: 'consumers', description: 'The Redis consumer registry' },
+    { name: 'topics', description: 'Topics: list, describe, create, delete; partition offsets and records by offset' },
     { name: 'health', description: 'Liveness and readiness' },
     { name: 'operations', description: 'Metrics and the API document' }
   ],
   components: {
     securitySchemes: {
-      bearerAuth: { type: 'http', scheme: 'bearer', description: 'One of the keys in API_KEYS (when set)' }
+      bearerAuth: {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'One of the keys in API_KEYS (when set), sent as `Authorization: Bearer <key>`. A key may be limited to scopes ' +
+          '(`produce`, `consume`, `admin`) and topic globs; each route says which scope it needs.'
+      }
     }
   },
   security: [{ bearerAuth: [] }]

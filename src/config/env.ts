@@ -1,6 +1,7 @@
 import { hostname } from 'node:os'
 import { readFileSync } from 'node:fs'
 import { DEFAULT_BLOCKED_ADDRESSES, allowListEntryProblem, blockedEntryProblem } from '../webhooks/url-policy.js'
+import { parseApiKeys, type ApiKey } from './api-keys.js'
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512'
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -16,7 +17,10 @@ export interface Config {
   shutdownDrainMs: number
   /** How long webhook deliveries in flight may finish when a consumer stops (shutdown, DELETE, redefinition). */
   shutdownDeliveryGraceMs: number
-  apiKeys: string[]
+  /** API_KEYS parsed (src/config/api-keys.ts): each key with its scopes and topic globs. */
+  apiKeys: ApiKey[]
+  /** DOCS_PUBLIC: /docs and /openapi.json are served without an API key. */
+  docsPublic: boolean
   kafka: {
     brokers: string[]
     clientId: string
@@ -148,6 +152,9 @@ export function loadConfig (env: Env = process.env): Config {
     try { void new URL(redisUrl) } catch { r.problems.push(`REDIS_URL: must be a valid URL (got "${redisUrl}")`) }
   }
 
+  const apiKeys = parseApiKeys(r.raw('API_KEYS'))
+  r.problems.push(...apiKeys.problems)
+
   const metricsPort = r.raw('METRICS_PORT') === undefined ? undefined : r.int('METRICS_PORT', 0, 0, 65535)
 
   const config: Config = {
@@ -159,7 +166,8 @@ export function loadConfig (env: Env = process.env): Config {
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 25_000, 1000, 600_000),
     shutdownDrainMs: r.int('SHUTDOWN_DRAIN_MS', 0, 0, 300_000),
     shutdownDeliveryGraceMs: 0,
-    apiKeys: r.list('API_KEYS', []),
+    apiKeys: apiKeys.keys,
+    docsPublic: r.bool('DOCS_PUBLIC', false),
     kafka: {
       brokers,
       clientId: r.string('KAFKA_CLIENT_ID', hostname(), { pattern: CLIENT_ID, text: 'must be 1-255 characters of [A-Za-z0-9._:-]' }),

@@ -35,6 +35,13 @@ export function kafkaErrorType (err: unknown): string | undefined {
   return undefined
 }
 
+const TIMEOUT_NAMES = new Set(['KafkaJSRequestTimeoutError', 'KafkaJSTimeout', 'KafkaJSLockTimeout'])
+
+/** Whether Kafka, or kafkajs waiting for it, timed out. */
+export function isKafkaTimeout (err: unknown): boolean {
+  return kafkaErrorType(err) === 'REQUEST_TIMED_OUT' || chain(err).some(e => TIMEOUT_NAMES.has(str(e.name)))
+}
+
 export interface MapContext {
   /** Topic(s) of the failed request, for messages. */
   topics?: string[]
@@ -48,7 +55,7 @@ export function mapKafkaError (err: unknown, ctx: MapContext = {}): AppError {
   const topics = ctx.topics !== undefined && ctx.topics.length > 0 ? ` (topic ${ctx.topics.map(t => `"${t}"`).join(', ')})` : ''
   const detail = (rule: string, message: string): { details: Array<{ rule: string, message: string }> } => ({ details: [{ rule, message }] })
 
-  if (type === 'REQUEST_TIMED_OUT' || links.some(e => ['KafkaJSRequestTimeoutError', 'KafkaJSTimeout', 'KafkaJSLockTimeout'].includes(str(e.name)))) {
+  if (isKafkaTimeout(err)) {
     return new AppError(504, 'GW_KAFKA_TIMEOUT', `Kafka did not answer in time${topics}; the records may or may not have been written`,
       { cause: err, retriable: true, ...detail('kafkaTimeout', str(links[0]?.message)) })
   }

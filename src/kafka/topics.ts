@@ -58,6 +58,17 @@ export function createTopicMetadataCache (getAdmin: () => Promise<Admin>, ttlMs 
   }
 }
 
-export const topicNotFound = (topic: string): AppError =>
-  new AppError(404, 'GW_TOPIC_NOT_FOUND', `topic "${topic}" does not exist (set AUTO_CREATE_TOPICS=true to create topics on first produce)`,
-    { details: [{ field: 'body/topic', rule: 'topicExists', message: `topic "${topic}" does not exist` }] })
+const AUTO_CREATE_HINT = ' (set AUTO_CREATE_TOPICS=true to create topics on first produce)'
+
+/** 404 for a topic the cluster lacks; `hint` follows the message (by default: how produce could create it). */
+export const topicNotFound = (topic: string, field = 'body/topic', hint = AUTO_CREATE_HINT): AppError =>
+  new AppError(404, 'GW_TOPIC_NOT_FOUND', `topic "${topic}" does not exist${hint}`,
+    { details: [{ field, rule: 'topicExists', message: `topic "${topic}" does not exist` }] })
+
+export const partitionOutOfRange = (field: string, topic: string, partition: number, count: number): AppError =>
+  new AppError(400, 'GW_PARTITION_OUT_OF_RANGE',
+    `${field}: partition ${partition} does not exist: topic "${topic}" has ${count} partition${count === 1 ? '' : 's'} (0-${count - 1})`,
+    { details: [{ field, rule: 'partitionRange', message: `topic "${topic}" has ${count} partitions`, partitionCount: count }] })
+
+/** Kafka's own topics (`__consumer_offsets`, `__transaction_state`) and, by the same convention, any name starting with `__`. */
+export const isInternalTopic = (name: string): boolean => name.startsWith('__')

@@ -3,16 +3,11 @@
  * its `arrival` client is registered for, or kafkajs' default partitioner. Each is checked to exist.
  */
 import type { PartitionMetadata } from 'kafkajs'
-import { AppError } from '../errors.js'
+import { partitionOutOfRange } from '../kafka/topics.js'
 import { arrivalUnroutable, type ArrivalRoute } from '../registry/arrival.js'
 import type { EncodedMessage } from './plan.js'
 import type { RequestRecords } from './records.js'
 import type { ProduceState } from './state.js'
-
-const partitionOutOfRange = (field: string, topic: string, partition: number, count: number): AppError =>
-  new AppError(400, 'GW_PARTITION_OUT_OF_RANGE',
-    `${field}: partition ${partition} does not exist: topic "${topic}" has ${count} partition${count === 1 ? '' : 's'} (0-${count - 1})`,
-    { details: [{ field, rule: 'partitionRange', message: `topic "${topic}" has ${count} partitions`, partitionCount: count }] })
 
 /** The message's own `partitions`, each checked to exist; `arrival` beside them is ignored with a warning. */
 export function explicitTargets (acc: RequestRecords, m: EncodedMessage, partitions: number[]): number[] {

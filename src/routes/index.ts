@@ -1,16 +1,20 @@
 import type { FastifyInstance } from 'fastify'
 import type { ConsumerService } from '../consumers/service.js'
 import type { ProduceService } from '../produce/service.js'
+import type { TopicService } from '../topics/service.js'
 import consumerGroupRoutes from './consumer-groups.js'
 import consumerRoutes from './consumers.js'
 import healthRoutes, { type HealthRoutesOptions } from './health.js'
 import messageRoutes from './messages.js'
 import openapiRoutes from './openapi.js'
+import topicPartitionRoutes from './topic-partitions.js'
+import topicRoutes from './topics.js'
 
 /** The services the HTTP edge calls; routes get them here rather than reaching for app decorators. */
 export interface RouteServices extends HealthRoutesOptions {
   produce: ProduceService
   consumers: ConsumerService
+  topics: TopicService
 }
 
 /** Every route of the gateway, registered by the app factory once the services exist (imports run routes → services → clients). */
@@ -20,4 +24,6 @@ export async function registerRoutes (app: FastifyInstance, services: RouteServi
   await app.register(messageRoutes, { produce: services.produce })
   await app.register(consumerGroupRoutes, { consumers: services.consumers })
   await app.register(consumerRoutes, { consumers: services.consumers })
+  await app.register(topicRoutes, { topics: services.topics })
+  await app.register(topicPartitionRoutes, { topics: services.topics })
 }

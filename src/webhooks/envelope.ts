@@ -18,7 +18,7 @@
  * Repeated headers stay arrays.
  */
 import { isUtf8 } from 'node:buffer'
-import type { IHeaders } from 'kafkajs'
+import type { IHeaders, KafkaMessage } from 'kafkajs'
 import { CONTENT_TYPE_HEADER, KEY_ENCODING_BINARY, KEY_ENCODING_HEADER } from '../kafka/record-format.js'
 import type { ConsumedRecord } from './types.js'
 
@@ -138,6 +138,19 @@ function decodeHeaders (headers: IHeaders | undefined): Pick<WebhookEnvelope, 'h
   return encodings === undefined ? { headers: out } : { headers: out, headerEncodings: encodings }
 }
 
+/** A kafkajs message as delivery and the topic reader hand it on. */
+export function toConsumedRecord (topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    timestamp: message.timestamp,
+    key: message.key ?? null,
+    value: message.value ?? null,
+    headers: message.headers ?? {}
+  }
+}
+
 interface Built { envelope: WebhookEnvelope, rawJson: string | undefined }
 
 function build (record: ConsumedRecord): Built {
@@ -182,7 +195,11 @@ export function envelopeBody (record: ConsumedRecord): string {
   return `{${parts.join(',')}}`
 }
 
-/** The body of a batch request (webhook `batchSize` > 1): `{"records":[<envelope>, ...]}`, each as envelopeBody writes it. */
-export function batchBody (records: readonly ConsumedRecord[]): string {
-  return `{"records":[${records.map(envelopeBody).join(',')}]}`
+/**
+ * The body of a batch request (webhook `batchSize` > 1): `{"records":[<envelope>, ...]}`, each as envelopeBody
+ * writes it; `extra` fields follow `records` (the topic reader adds `nextOffset`).
+ */
+export function batchBody (records: readonly ConsumedRecord[], extra: Record<string, string> = {}): string {
+  const fields = Object.entries(extra).map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('')
+  return `{"records":[${records.map(envelopeBody).join(',')}]${fields}}`
 }

@@ -6,8 +6,9 @@
  * error shape (503 in the same shape only if a dependency is down), never another 5xx; the process stays
  * up and its heap does not grow without bound.
  *
- * Requests are built so they never produce a record or store a consumer group: topic names are always
- * invalid or `fuzz-absent-*` (never created), so a well-formed body that slips through answers 404.
+ * Requests are built so they never produce a record, store a consumer group, create or delete a topic:
+ * topic names are always invalid or `fuzz-absent-*` (never created), so a well-formed body that slips
+ * through answers 404, and topic creations ask for more replicas than the cluster has brokers (400).
  * The seed is fixed (FUZZ_SEED overrides it) and printed; a failure prints the counterexample and the
  * seed/path to replay it. FUZZ_SCALE=<n> multiplies the random runs; FUZZ_DEBUG='<route>' (e.g.
  * 'POST /messages') prints every answer of that route on stderr, to see what the generators reach.
@@ -32,7 +33,9 @@ const BODY_LIMIT = 1024 * 1024
 
 const ROUTES = [
   'POST /messages', 'POST /consumer-groups', 'GET /consumer-groups', 'GET /consumer-groups/{id}',
-  'GET /consumers', 'DELETE /consumers', 'GET /health/*', 'GET /openapi.json', 'GET /metrics'
+  'GET /consumers', 'DELETE /consumers', 'GET /health/*', 'GET /openapi.json', 'GET /metrics',
+  'GET /topics', 'POST /topics', 'GET /topics/{topic}', 'DELETE /topics/{topic}', 'GET /topics/{topic}/partitions/{p}/offsets',
+  'GET /topics/{topic}/partitions/{p}/records'
 ] as const
 type Route = typeof ROUTES[number]
 
@@ -46,7 +49,13 @@ const RUNS: Record<Route, number> = {
   'DELETE /consumers': 500,
   'GET /health/*': 500,
   'GET /openapi.json': 500,
-  'GET /metrics': 500
+  'GET /metrics': 500,
+  'GET /topics': 500,
+  'POST /topics': 280,
+  'GET /topics/{topic}': 500,
+  'DELETE /topics/{topic}': 500,
+  'GET /topics/{topic}/partitions/{p}/offsets': 500,
+  'GET /topics/{topic}/partitions/{p}/records': 500
 }
 /** Further runs of the two body routes with the right key, JSON content type and no query: the body alone is judged. */
 const BODY_RUNS = 220
@@ -299,6 +308,42 @@ const groupsBodyArb: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 1, arbitrary: freeGroupsBody }
 )
 
+const validCreateBody: fc.Arbitrary<Json> = fc.record({
+  name: absentTopic,
+  partitions: option(fc.integer({ min: 1, max: 10_000 })),
+  replicationFactor: fc.integer({ min: 1000, max: 32_767 }),
+  configs: option(fc.dictionary(fc.constantFrom('retention.ms', 'cleanup.policy', 'max.message.bytes', 'segment.ms', 'no.such.config'), fc.string({ maxLength: 12 }), { maxKeys: 3 }))
+}, { requiredKeys: ['name', 'replicationFactor'] }).map(b => b as Json)
+
+const createMutation: fc.Arbitrary<Mutation> = fc.oneof(
+  topicArb.map<Mutation>(v => b => { b.name = v }),
+  fc.constant<Mutation>(b => { delete b.name }),
+  fc.tuple(fc.constantFrom('partitions', 'replicationFactor'), fc.oneof(fc.constantFrom<unknown>(0, -1, 1.5, '3', null, 10_001, 32_768, 2 ** 31), wrongType)).map<Mutation>(([k, v]) => b => { b[k] = v }),
+  fc.oneof(
+    wrongType,
+    fc.dictionary(fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('', 'a b', 'x'.repeat(300), '__proto__', 'retention.ms')), fc.oneof(fc.string({ maxLength: 10 }), wrongType, fc.constant('x'.repeat(40_000))), { maxKeys: 3 })
+  ).map<Mutation>(c => b => { b.configs = c }),
+  fc.constant<Mutation>(b => { b.configs = Object.fromEntries(Array.from({ length: 101 }, (_v, i) => [`c${i}`, '1'])) }),
+  fc.tuple(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 1 })).map<Mutation>(([k, v]) => b => { b[`${k}_unknown`] = v })
+)
+
+const freeCreateBody: fc.Arbitrary<unknown> = fc.tuple(
+  fc.record({ name: topicArb, partitions: field(fc.integer({ min: 1, max: 100 }), wrongType), replicationFactor: field(fc.integer({ min: 1000, max: 32_767 }), wrongType), configs: field(fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 3 }), wrongType) }, { requiredKeys: [] }),
+  unknownFields
+).map(([body, extra]) => ({ ...extra, ...body }))
+
+/** A creation the cluster must refuse before anything is created: more replicas than any test cluster has brokers, unless already invalid. */
+function neverCreates (body: unknown): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return body
+  const rf = (body as Json).replicationFactor
+  return rf === undefined || (Number.isInteger(rf) && (rf as number) >= 1 && (rf as number) < 1000) ? { ...body, replicationFactor: 1000 } : body
+}
+
+const createBodyArb: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 3, arbitrary: mutated(validCreateBody, createMutation) },
+  { weight: 1, arbitrary: freeCreateBody }
+).map(neverCreates)
+
 /** Bytes that are not UTF-8: stray continuation, overlong, surrogate, beyond U+10FFFF, truncated sequences. */
 const invalidUtf8 = fc.oneof(
   fc.constantFrom([0xff], [0xfe, 0xff], [0x80], [0xc3, 0x28], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0xf8, 0x88, 0x80, 0x80, 0x80]),
@@ -327,6 +372,9 @@ const deepBody = (where: Route): fc.Arbitrary<string> => fc.tuple(
   if (where === 'POST /messages') {
     return [deep, `{"topic":"fuzz-absent-deep","value":${deep}}`, `{"topic":"fuzz-absent-deep","messages":[{"value":${deep}}]}`, `{"topic":"fuzz-absent-deep","value":1,"headers":${deep}}`][slot] ?? deep
   }
+  if (where === 'POST /topics') {
+    return [deep, `{"name":"fuzz-absent-deep","replicationFactor":1000,"configs":${deep}}`, `{"name":${deep},"replicationFactor":1000}`, `{"name":"fuzz-absent-deep","partitions":${deep}}`][slot] ?? deep
+  }
   return [deep, `{"fuzz-g-deep":${deep}}`, `{"fuzz-g-deep":{"isPartitionAssign":false,"topics":[{"name":"fuzz-absent-deep"}],"webhook":{"url":"http://127.0.0.1:9/","headers":${deep}}}}`, `{"g":{"topics":${deep}}}`][slot] ?? deep
 })
 
@@ -335,7 +383,9 @@ function bodyArb (objects: fc.Arbitrary<unknown>, route: Route): fc.Arbitrary<st
   const text = objects.map(o => JSON.stringify(o) ?? 'null')
   const big = (n: number): string => route === 'POST /messages'
     ? JSON.stringify({ topic: 'fuzz-absent-big', value: 'v'.repeat(n) })
-    : JSON.stringify({ 'fuzz-g-big': { isPartitionAssign: false, topics: [{ name: 'fuzz-absent-big' }], webhook: { url: `http://127.0.0.1:9/${'v'.repeat(n)}` } } })
+    : route === 'POST /topics'
+      ? JSON.stringify({ name: 'fuzz-absent-big', replicationFactor: 1000, configs: { 'retention.ms': 'v'.repeat(n) } })
+      : JSON.stringify({ 'fuzz-g-big': { isPartitionAssign: false, topics: [{ name: 'fuzz-absent-big' }], webhook: { url: `http://127.0.0.1:9/${'v'.repeat(n)}` } } })
   return fc.oneof(
     { weight: 28, arbitrary: text },
     { weight: 2, arbitrary: fc.tuple(text, fc.nat()).map(([s, n]) => s.slice(0, n % (s.length + 1))) },
@@ -422,7 +472,7 @@ const queryValue = fc.oneof(
   { weight: 1, arbitrary: fc.string({ maxLength: 12 }).filter(s => /^[\x21-\x7e]*$/.test(s) && !s.includes('#')) }
 )
 const queryKey = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom('clientId', 'groupId', 'topic', 'all', 'replace') },
+  { weight: 3, arbitrary: fc.constantFrom('clientId', 'groupId', 'topic', 'all', 'replace', 'internal', 'offset', 'limit') },
   { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'x', 'a[b]', 'groupId[]', '', 'ALL') },
   { weight: 1, arbitrary: fc.string({ maxLength: 8 }).map(encodeURIComponent) }
 )
@@ -443,7 +493,18 @@ const groupIdPathArb: fc.Arbitrary<string> = fc.oneof(
   }
 )
 
-const bodyRoutes = new Set<Route>(['POST /messages', 'POST /consumer-groups'])
+const bodyRoutes = new Set<Route>(['POST /messages', 'POST /consumer-groups', 'POST /topics'])
+
+const partitionPathArb: fc.Arbitrary<string> = fc.oneof(
+  { weight: 3, arbitrary: fc.nat({ max: 20 }).map(String) },
+  { weight: 2, arbitrary: fc.constantFrom('-1', '1.5', 'x', '', '%00', '%', '2147483647', '2147483648', '99999999999999999999', '0x1', '1e3', ' 1') },
+  { weight: 1, arbitrary: fc.string({ maxLength: 12 }).map(encodeURIComponent) }
+)
+
+/** Base path of the routes that take no path parameter. */
+const BASE: Partial<Record<Route, string>> = {
+  'GET /consumer-groups': '/consumer-groups', 'GET /consumers': '/consumers', 'GET /openapi.json': '/openapi.json', 'GET /metrics': '/metrics', 'GET /topics': '/topics'
+}
 
 /** POST routes take no query (but `?replace=true`): mostly none, so the body is what is judged. */
 const postQueryArb = fc.oneof({ weight: 6, arbitrary: fc.constant('') }, { weight: 1, arbitrary: fc.constant('?replace=true') }, { weight: 1, arbitrary: queryArb })
@@ -456,9 +517,10 @@ function requestArb (route: Route, bodyOnly = false): fc.Arbitrary<FuzzRequest> 
   const maybeBody = rarely(fc.oneof(fc.string({ maxLength: 50 }), fc.constant('{"a":'), fc.constant('{}')), 4)
   switch (route) {
     case 'POST /messages':
-    case 'POST /consumer-groups': {
-      const path = route === 'POST /messages' ? '/messages' : '/consumer-groups'
-      const body = bodyArb(route === 'POST /messages' ? produceBodyArb : groupsBodyArb, route)
+    case 'POST /consumer-groups':
+    case 'POST /topics': {
+      const path = route === 'POST /messages' ? '/messages' : route === 'POST /topics' ? '/topics' : '/consumer-groups'
+      const body = bodyArb(route === 'POST /messages' ? produceBodyArb : route === 'POST /topics' ? createBodyArb : groupsBodyArb, route)
       shape = bodyOnly
         ? fc.record({ method: fc.constant<HTTPMethods>('POST'), path: fc.constant(path), payload: body })
         : fc.record({
@@ -475,6 +537,24 @@ function requestArb (route: Route, bodyOnly = false): fc.Arbitrary<FuzzRequest> 
         payload: maybeBody
       })
       break
+    case 'GET /topics/{topic}':
+    case 'DELETE /topics/{topic}':
+      shape = fc.record({
+        method: fc.oneof({ weight: 8, arbitrary: fc.constant<HTTPMethods>(route === 'GET /topics/{topic}' ? 'GET' : 'DELETE') }, { weight: 1, arbitrary: fc.constantFrom<HTTPMethods>('HEAD', 'PUT', 'PATCH', 'POST') }),
+        path: groupIdPathArb.map(id => `/topics/${id}`),
+        payload: maybeBody
+      })
+      break
+    case 'GET /topics/{topic}/partitions/{p}/offsets':
+    case 'GET /topics/{topic}/partitions/{p}/records': {
+      const leaf = route.endsWith('/offsets') ? 'offsets' : 'records'
+      shape = fc.record({
+        method: fc.oneof({ weight: 8, arbitrary: fc.constant<HTTPMethods>('GET') }, { weight: 1, arbitrary: fc.constantFrom<HTTPMethods>('HEAD', 'DELETE', 'POST') }),
+        path: fc.tuple(groupIdPathArb, partitionPathArb).map(([id, p]) => `/topics/${id}/partitions/${p}/${leaf}`),
+        payload: maybeBody
+      })
+      break
+    }
     case 'GET /health/*':
       shape = fc.record({
         method: fc.oneof({ weight: 6, arbitrary: fc.constant<HTTPMethods>('GET') }, { weight: 1, arbitrary: fc.constantFrom<HTTPMethods>('HEAD', 'POST') }),
@@ -494,7 +574,7 @@ function requestArb (route: Route, bodyOnly = false): fc.Arbitrary<FuzzRequest> 
       })
       break
     default: {
-      const base = route === 'GET /consumer-groups' ? '/consumer-groups' : route === 'GET /consumers' ? '/consumers' : route === 'GET /openapi.json' ? '/openapi.json' : '/metrics'
+      const base = BASE[route] ?? '/metrics'
       shape = fc.record({
         method: fc.oneof({ weight: 8, arbitrary: fc.constant<HTTPMethods>('GET') }, { weight: 1, arbitrary: fc.constantFrom<HTTPMethods>('HEAD', 'OPTIONS', 'PATCH', 'POST') }),
         path: fc.oneof({ weight: 6, arbitrary: fc.constant(base) }, { weight: 2, arbitrary: fc.constantFrom(`${base}/`, `${base}%`, `${base}%00`, base.toUpperCase(), `/${base}`, `${base}/..`) }),
@@ -620,6 +700,7 @@ t.test('every route survives random malformed requests', async t => {
       { name: '10 000 nested arrays in a group', route: 'POST /consumer-groups', url: '/consumer-groups', payload: `{"g":${nested(10_000, 'array')}}`, status: 400, field: 'body/g' },
       { name: `${MAX_BODY_DEPTH} levels (the bound) pass to the topic check`, route: 'POST /messages', url: '/messages', payload: `{"topic":"fuzz-absent-x","value":${nested(MAX_BODY_DEPTH - 1, 'array')}}`, status: 404 },
       { name: `${MAX_BODY_DEPTH + 1} levels are refused`, route: 'POST /messages', url: '/messages', payload: `{"topic":"fuzz-absent-x","value":${nested(MAX_BODY_DEPTH, 'array')}}`, status: 400, field: 'body/value' },
+      { name: '10 000 nested objects in topic configs', route: 'POST /topics', url: '/topics', payload: `{"name":"fuzz-absent-x","configs":${nested(10_000, 'object')}}`, status: 400, field: 'body/configs' },
       { name: 'invalid UTF-8 in the topic', route: 'POST /messages', url: '/messages', payload: Buffer.concat([Buffer.from('{"topic":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('","value":1}')]), status: 400, field: 'body/topic' },
       { name: 'invalid UTF-8 in a group id', route: 'POST /consumer-groups', url: '/consumer-groups', payload: Buffer.concat([Buffer.from('{"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('":{}}')]), status: 400 },
       { name: 'one byte over the body limit', route: 'POST /messages', url: '/messages', payload: `{"topic":"x","value":"${'v'.repeat(BODY_LIMIT - 21)}"}`, status: 413 }

@@ -64,7 +64,13 @@ const PROTECTED: Array<{ method: 'GET' | 'POST' | 'DELETE' | 'HEAD' | 'OPTIONS' 
   { method: 'PUT', url: '/messages' },
   { method: 'GET', url: '/no-such-route' },
   { method: 'GET', url: '/health' },
-  { method: 'GET', url: '/health/nope' }
+  { method: 'GET', url: '/health/nope' },
+  { method: 'GET', url: '/topics' },
+  { method: 'POST', url: '/topics', payload: JSON.stringify({ name: 'security-absent' }) },
+  { method: 'GET', url: '/topics/security-absent' },
+  { method: 'DELETE', url: '/topics/security-absent' },
+  { method: 'GET', url: '/topics/security-absent/partitions/0/offsets' },
+  { method: 'GET', url: '/topics/security-absent/partitions/0/records' }
 ]
 
 const WRONG: Array<string | undefined> = [

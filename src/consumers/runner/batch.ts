@@ -8,7 +8,8 @@
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs'
 import { isMembershipError } from '../../kafka/membership.js'
 import { sleep } from '../../util/async.js'
-import type { ConsumedRecord, DeliveryOutcome } from '../../webhooks/types.js'
+import { toConsumedRecord } from '../../webhooks/envelope.js'
+import type { DeliveryOutcome } from '../../webhooks/types.js'
 import { commitAtBatchEnd, commitBoundReached, commitDue, startCommit } from './commits.js'
 import { backgroundCommitFailed, endGeneration, guardedHeartbeat } from './generation.js'
 import { partitionOf, touch, type PartitionState, type RunnerState } from './state.js'
@@ -16,18 +17,6 @@ import { errorText } from './status.js'
 
 /** kafkajs heartbeats only every heartbeatInterval anyway: asking more often than this costs awaits for nothing. */
 const HEARTBEAT_CHECK_MS = 100
-
-export function toConsumedRecord (topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
-  return {
-    topic,
-    partition,
-    offset: message.offset,
-    timestamp: message.timestamp,
-    key: message.key ?? null,
-    value: message.value ?? null,
-    headers: message.headers ?? {}
-  }
-}
 
 export async function eachBatch (state: RunnerState, payload: EachBatchPayload): Promise<void> {
   const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload

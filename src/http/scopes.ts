@@ -1,0 +1,73 @@
+/**
+ * Which API-key scope each route needs, and which topics it names: the one access policy, checked by
+ * src/http/auth.ts and written into the OpenAPI descriptions. Routes not listed here (metrics, the API
+ * document, Swagger UI, unknown routes) take any valid key; /health/* takes none.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Scope } from '../config/api-keys.js'
+import { ErrorSchema } from './schemas.js'
+
+/** A topic a request names, with the field that names it (for the 403). */
+export interface NamedTopic { field: string, topic: string }
+
+export interface RouteScope {
+  scope: Scope
+  /** Topics in the path: checked with the key, before the body is read. */
+  paramTopic?: boolean
+  /** Topics in the body: checked once it is validated. */
+  bodyTopics?: (body: unknown) => NamedTopic[]
+}
+
+const record = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : {})
+
+/** `topic` as a named topic when it is a string (anything else is left to validation). */
+export const namedTopic = (field: string, topic: unknown): NamedTopic[] => typeof topic === 'string' ? [{ field, topic }] : []
+
+/** POST /consumer-groups: every topic a definition reads, and an explicit dead-letter topic (the gateway writes to it). */
+function definitionTopics (body: unknown): NamedTopic[] {
+  return Object.entries(record(body)).flatMap(([groupId, def]) => {
+    const d = record(def)
+    const topics = Array.isArray(d.topics) ? d.topics : []
+    return [
+      ...topics.flatMap((t, i) => namedTopic(`body/${groupId}/topics/${i}/name`, record(t).name)),
+      ...namedTopic(`body/${groupId}/webhook/deadLetterTopic`, record(d.webhook).deadLetterTopic)
+    ]
+  })
+}
+
+const TOPIC_PARTITION = '/topics/:topic/partitions/:partition'
+
+/** `METHOD url` (Fastify's route syntax) → what the route needs. */
+export const ROUTE_SCOPES: Readonly<Record<string, RouteScope>> = {
+  'POST /messages': { scope: 'produce', bodyTopics: body => namedTopic('body/topic', record(body).topic) },
+  'POST /consumer-groups': { scope: 'consume', bodyTopics: definitionTopics },
+  'GET /consumer-groups': { scope: 'consume' },
+  'GET /consumer-groups/:groupId': { scope: 'consume' },
+  'GET /consumers': { scope: 'consume' },
+  'DELETE /consumers': { scope: 'admin' },
+  'GET /topics': { scope: 'consume' },
+  'POST /topics': { scope: 'admin', bodyTopics: body => namedTopic('body/name', record(body).name) },
+  'GET /topics/:topic': { scope: 'consume', paramTopic: true },
+  'DELETE /topics/:topic': { scope: 'admin', paramTopic: true },
+  [`GET ${TOPIC_PARTITION}/offsets`]: { scope: 'consume', paramTopic: true },
+  [`GET ${TOPIC_PARTITION}/records`]: { scope: 'consume', paramTopic: true }
+}
+
+/** The policy of the route `request` matched (HEAD answers like GET). */
+export function routeScope (request: FastifyRequest): RouteScope | undefined {
+  const method = request.method === 'HEAD' ? 'GET' : request.method
+  return ROUTE_SCOPES[`${method} ${request.routeOptions.url ?? ''}`]
+}
+
+/** Adds each route's scope to its OpenAPI description and a 403 to its responses (called before routes are registered). */
+export function documentScopes (app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    const policy = methods.map(m => ROUTE_SCOPES[`${m} ${route.url}`]).find(p => p !== undefined)
+    if (policy === undefined || route.schema === undefined) return
+    const topics = policy.paramTopic === true || policy.bodyTopics !== undefined ? ' (a key limited to topic globs: one matching every topic the request names)' : ''
+    const note = `Needs an API key with the \`${policy.scope}\` scope${topics} (403 GW_FORBIDDEN otherwise).`
+    route.schema.description = route.schema.description === undefined ? note : `${route.schema.description}\n\n${note}`
+    route.schema.response = { ...(route.schema.response as Record<number, unknown> | undefined), 403: ErrorSchema }
+  })
+}
