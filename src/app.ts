@@ -24,6 +24,7 @@ import consumersPlugin from './consumers/plugin.js'
 import { createDeliveryEvents } from './consumers/delivery-events.js'
 import { wireMetrics } from './metrics/wire.js'
 import { createDeliverer } from './webhooks/delivery/deliverer.js'
+import { webhookTlsOptions } from './config/tls-files.js'
 import { userAgentFor } from './webhooks/delivery/user-agent.js'
 import { openapiInfo } from './openapi-info.js'
 import { registryKeys } from './registry/keys.js'
@@ -94,6 +95,7 @@ export async function buildApp ({ config, logger }: BuildOptions): Promise<Fasti
     defaults: { timeoutMs: config.webhooks.defaultTimeoutMs },
     allowedHosts: config.webhooks.allowedHosts,
     blockedAddresses: config.webhooks.blockedAddresses,
+    tls: webhookTlsOptions(config.webhooks.tls),
     observer: deliveryEvents.emit
   })
   await app.register(consumersPlugin, { config, logger: log, deliverer, deliveryEvents, liveness })

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os'
-import { readFileSync } from 'node:fs'
 import { DEFAULT_BLOCKED_ADDRESSES, allowListEntryProblem, blockedEntryProblem } from '../webhooks/url-policy.js'
 import { parseApiKeys, type ApiKey } from './api-keys.js'
+import { unreadableFileProblem, webhookTlsProblems, type WebhookTlsFiles } from './tls-files.js'
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512'
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -46,6 +46,8 @@ export interface Config {
     /** IPs and CIDR blocks no webhook may reach, whatever the allow-list says (default: cloud metadata, link-local). */
     blockedAddresses: string[]
     defaultTimeoutMs: number
+    /** PEM files for https webhooks: extra trusted CAs, and a client certificate for mTLS (src/config/tls-files.ts). */
+    tls: WebhookTlsFiles
   }
   metrics: { port: number | undefined }
   underPressure: { maxEventLoopDelayMs: number, maxRssBytes: number }
@@ -143,9 +145,10 @@ export function loadConfig (env: Env = process.env): Config {
   }
 
   const sslCaFile = r.raw('KAFKA_SSL_CA_FILE')
-  if (sslCaFile !== undefined) {
-    try { readFileSync(sslCaFile) } catch { r.problems.push(`KAFKA_SSL_CA_FILE: file cannot be read (got "${sslCaFile}")`) }
-  }
+  const sslCaProblem = sslCaFile === undefined ? undefined : unreadableFileProblem('KAFKA_SSL_CA_FILE', sslCaFile)
+  if (sslCaProblem !== undefined) r.problems.push(sslCaProblem)
+  const webhookTls = { caFile: r.raw('WEBHOOK_CA_FILE'), certFile: r.raw('WEBHOOK_CLIENT_CERT_FILE'), keyFile: r.raw('WEBHOOK_CLIENT_KEY_FILE') }
+  r.problems.push(...webhookTlsProblems(webhookTls))
 
   const redisUrl = r.string('REDIS_URL', 'redis://127.0.0.1:6379/0', { pattern: /^rediss?:\/\/\S+$/, text: 'must be a redis:// or rediss:// URL' })
   if (redisUrl.startsWith('redis')) {
@@ -196,7 +199,8 @@ export function loadConfig (env: Env = process.env): Config {
       allowedHosts: r.list('WEBHOOK_ALLOWED_HOSTS', []),
       // `none` turns the block off (an empty variable means the default, like every other)
       blockedAddresses: r.raw('WEBHOOK_BLOCKED_ADDRESSES')?.toLowerCase() === 'none' ? [] : r.list('WEBHOOK_BLOCKED_ADDRESSES', [...DEFAULT_BLOCKED_ADDRESSES]),
-      defaultTimeoutMs: r.int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000)
+      defaultTimeoutMs: r.int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000),
+      tls: webhookTls
     },
     metrics: { port: metricsPort },
     underPressure: {

@@ -4,35 +4,14 @@ import { performance } from 'node:perf_hooks'
 import { pino } from 'pino'
 import type { KafkaMessage } from 'kafkajs'
 import { uniqueName, waitFor } from '../helpers/build.js'
-import { createDeliverer, type DelivererDeps } from '../../src/webhooks/delivery/deliverer.js'
-import { userAgentFor } from '../../src/webhooks/delivery/user-agent.js'
 import { createDeadLetterWriter, deadLetterMessage, deadLetterTopicFor, DLQ_HEADERS, MAX_DEAD_LETTER_SEND_BYTES, sendsOf } from '../../src/webhooks/dead-letter.js'
-import type { KafkaCore } from '../../src/kafka/core.js'
-import type { DeliveryEvent, WebhookConfig } from '../../src/webhooks/types.js'
+import type { WebhookConfig } from '../../src/webhooks/types.js'
 import { freePort } from '../../scripts/lib/launch/free-port.js'
 import { context, record, startReceiver, type Receiver, type Reply } from './fixtures/http.js'
-import { header, kafkaCore, readTopic, topicSize } from './fixtures/kafka.js'
+import { brokerDeliverer as deliverer, header, kafkaCore, readTopic, topicSize } from './fixtures/kafka.js'
 
 const silent = pino({ level: 'silent' })
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
-
-function deliverer (t: Test, core: KafkaCore, over: Partial<DelivererDeps> = {}): { d: ReturnType<typeof createDeliverer>, events: DeliveryEvent[] } {
-  const events: DeliveryEvent[] = []
-  const d = createDeliverer({
-    getProducer: () => core.connectedProducer(),
-    getAdmin: () => core.connectedAdmin(),
-    logger: silent,
-    userAgent: userAgentFor('test'),
-    defaults: { timeoutMs: 5000 },
-    observer: e => events.push(e),
-    backoff: { initialMs: 20, maxMs: 100 },
-    deadLetterRetry: { initialMs: 50, maxMs: 200 },
-    heartbeatIntervalMs: 100,
-    ...over
-  })
-  t.teardown(() => d.close())
-  return { d, events }
-}
 
 async function receiver (t: Test, reply?: (r: import('./fixtures/http.js').Received, i: number) => Reply | Promise<Reply>, port?: number): Promise<Receiver> {
   const r = await startReceiver(reply, port)

@@ -3,7 +3,9 @@
  * `connectionsPerOrigin` connections per origin; no redirect interceptor, so 3xx answers come back as
  * failures and are never followed. With blocked addresses, names are resolved through a guarded lookup
  * that refuses them. Each attempt is bounded by the webhook's timeout (connect + headers + body).
+ * https trusts the configured CAs too and presents the client certificate when there is one.
  */
+import type { ConnectionOptions } from 'node:tls'
 import { Agent, request } from 'undici'
 import { guardedLookup } from '../url-policy.js'
 import { AbortedError, type Active } from './active.js'
@@ -15,6 +17,8 @@ export interface AgentOptions {
   connectionsPerOrigin: number
   keepAliveTimeoutMs: number
   blockedAddresses: readonly string[]
+  /** Trusted CAs and client certificate for https (WEBHOOK_CA_FILE, WEBHOOK_CLIENT_*); Node's defaults when undefined. */
+  tls: Pick<ConnectionOptions, 'ca' | 'cert' | 'key'> | undefined
 }
 
 export function createAgent (options: AgentOptions): Agent {
@@ -24,7 +28,7 @@ export function createAgent (options: AgentOptions): Agent {
     pipelining: 1,
     keepAliveTimeout: options.keepAliveTimeoutMs,
     keepAliveMaxTimeout: Math.max(options.keepAliveTimeoutMs, 60_000),
-    ...(blocked.length > 0 ? { connect: { lookup: guardedLookup(blocked) } } : {})
+    connect: { ...options.tls, ...(blocked.length > 0 ? { lookup: guardedLookup(blocked) } : {}) }
   })
 }
 

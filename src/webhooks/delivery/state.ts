@@ -6,7 +6,7 @@ import { createDeadLetterWriter, type DeadLetterWriter } from '../dead-letter.js
 import { DEFAULT_BACKOFF, type BackoffOptions } from '../retry-policy.js'
 import type { DeliveryEvent } from '../types.js'
 import { createActiveDeliveries, type ActiveDeliveries } from './active.js'
-import { createAgent } from './dispatch.js'
+import { createAgent, type AgentOptions } from './dispatch.js'
 import type { DeliveryObserver } from './events.js'
 import { createPreparedWebhooks, type PreparedWebhooks } from './prepared-webhook.js'
 import type { RequestSettings } from './request.js'
@@ -33,6 +33,8 @@ export interface DelivererDeps {
   allowedHosts?: readonly string[]
   /** IPs and CIDR blocks never reached (WEBHOOK_BLOCKED_ADDRESSES): refused in the URL and when a name resolves to one. */
   blockedAddresses?: readonly string[]
+  /** CAs and client certificate for https webhooks (src/config/tls-files.ts); Node's defaults when absent. */
+  tls?: AgentOptions['tls']
   /** Connections per webhook origin; default 64. */
   connectionsPerOrigin?: number
   /** Idle keep-alive connections are closed after this long; default 30 s (or the server's Keep-Alive hint). */
@@ -79,7 +81,7 @@ export function createState (deps: DelivererDeps): DelivererState {
       backoff: { ...DEFAULT_BACKOFF, ...deps.backoff },
       log
     }),
-    agent: createAgent({ connectionsPerOrigin: deps.connectionsPerOrigin ?? 64, keepAliveTimeoutMs: deps.keepAliveTimeoutMs ?? 30_000, blockedAddresses }),
+    agent: createAgent({ connectionsPerOrigin: deps.connectionsPerOrigin ?? 64, keepAliveTimeoutMs: deps.keepAliveTimeoutMs ?? 30_000, blockedAddresses, tls: deps.tls }),
     dlq: createDeadLetterWriter({
       getProducer: deps.getProducer,
       getAdmin: deps.getAdmin,
