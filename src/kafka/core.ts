@@ -9,6 +9,7 @@ import { withTimeout } from '../util/async.js'
 import { kafkaClientConfig } from './client-config.js'
 import { registerCodecs } from './codecs.js'
 import { connector } from './connector.js'
+import { errorChain } from './error-chain.js'
 import { createReplaceableProducer, settled, stopReplacing } from './replaceable-producer.js'
 
 export interface KafkaCore {
@@ -38,6 +39,11 @@ export interface KafkaCore {
 export interface KafkaCoreOptions {
   /** The producer's metadataMaxAge (kafkajs' default, 5 min, when absent): tests shorten it. */
   producerMetadataMaxAgeMs?: number
+}
+
+/** Wrong credentials are not an outage: worth an error naming the settings to fix. */
+function isAuthenticationFailure (err: unknown): boolean {
+  return errorChain(err).some(e => e.name === 'KafkaJSSASLAuthenticationError')
 }
 
 export function createKafkaCore (config: Config, logger: Logger, options: KafkaCoreOptions = {}): KafkaCore {
@@ -78,7 +84,8 @@ export function createKafkaCore (config: Config, logger: Logger, options: KafkaC
     clientId: config.kafka.clientId,
     async start () {
       await Promise.all([producer.current.conn.ensure(), adminConn.ensure()]).catch((err: unknown) => {
-        log.warn({ err }, 'kafka not reachable at start; will connect on first use')
+        if (isAuthenticationFailure(err)) log.error({ err }, 'kafka refused the SASL credentials (KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD); readiness answers 503 until they are accepted')
+        else log.warn({ err }, 'kafka not reachable at start; will connect on first use')
       })
     },
     async connectedProducer (acks = -1) {

@@ -5,6 +5,7 @@ import { describeExit, hasExited, runCommand, spawnToLog } from './child.js'
 import { brokerCdsArgs, toolCdsArgs } from './kafka-cds.js'
 import { kafkaJvmFlags, kafkaLog4jFile } from './kafka-jars.js'
 import type { NodeLayout } from './kafka-props.js'
+import { clientSecurity, scramFormatArgs, type KafkaSecurity } from './kafka-security.js'
 import { classpath } from './java.js'
 import { fileTail, tail } from './text.js'
 import { waitReady } from './wait.js'
@@ -17,11 +18,11 @@ export interface NodeState extends NodeLayout {
   child: ChildProcess | undefined
 }
 
-export async function formatStorage (libs: string, n: NodeState, clusterId: string): Promise<void> {
+export async function formatStorage (libs: string, n: NodeState, clusterId: string, security: KafkaSecurity | undefined): Promise<void> {
   // A short-lived tool: client compiler only, small heap: starts in about a second.
   const args = [...toolCdsArgs(), '-XX:TieredStopAtLevel=1', '-Xmx128m', '-Djava.awt.headless=true',
     `-Dlog4j.configuration=file:${kafkaLog4jFile()}`, ...classpath(libs),
-    'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', n.propsFile, '--ignore-formatted']
+    'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', n.propsFile, '--ignore-formatted', ...scramFormatArgs(security)]
   const { code, out } = await runCommand('java', args)
   if (code !== 0) throw new Error(`kafka StorageTool format failed for node ${n.index} (exit ${String(code)}):\n${tail(out, 30)}`)
 }
@@ -45,10 +46,11 @@ function notRunning (n: NodeState): string | undefined {
 }
 
 /** One probe: every node in `want` listed by describeCluster, and a group coordinator answering. */
-async function clusterProbe (brokers: string[], want: number[]): Promise<true | string> {
+async function clusterProbe (brokers: string[], want: number[], security: KafkaSecurity | undefined): Promise<true | string> {
   const kafka = new Kafka({
     clientId: 'local-kafka-ready',
     brokers,
+    ...clientSecurity(security),
     logLevel: logLevel.NOTHING,
     connectionTimeout: 1000,
     requestTimeout: 3000,
@@ -73,7 +75,7 @@ async function clusterProbe (brokers: string[], want: number[]): Promise<true | 
 }
 
 /** Polls describeCluster until every node in `want` is listed (and each has its process alive). */
-export async function waitBrokersReady (brokers: string[], nodes: NodeState[], timeoutMs: number): Promise<void> {
+export async function waitBrokersReady (brokers: string[], nodes: NodeState[], timeoutMs: number, security: KafkaSecurity | undefined): Promise<void> {
   let dead: NodeState | undefined
   await waitReady({
     what: 'kafka',
@@ -81,7 +83,7 @@ export async function waitBrokersReady (brokers: string[], nodes: NodeState[], t
       dead = nodes.find(n => notRunning(n) !== undefined)
       return dead === undefined ? undefined : `node ${dead.index}: ${notRunning(dead) ?? ''}`
     },
-    probe: async () => await clusterProbe(brokers, nodes.map(n => n.index)),
+    probe: async () => await clusterProbe(brokers, nodes.map(n => n.index), security),
     timeoutMs,
     everyMs: 250,
     details: () => (dead !== undefined ? [dead] : nodes).map(n => `--- ${n.logFile}\n${fileTail(n.logFile)}`).join('\n')

@@ -3,6 +3,7 @@
  * nodes on 127.0.0.1 from the jars of kafka-jars.ts, started with the installed JDK (17). `startKafka()`
  * resolves once a kafkajs admin client sees every broker and a group coordinator answers (so
  * __consumer_offsets exists before the first consumer joins). No broker outlives this process (cleanup.ts).
+ * With `security`, the client ports require SASL_SSL (kafka-security.ts).
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,6 +14,7 @@ import { freePorts } from './free-port.js'
 import { ensureKafkaJars } from './kafka-jars.js'
 import { formatStorage, spawnBroker, waitBrokersReady, type NodeState } from './kafka-node.js'
 import { formattedClusterId, kafkaUuid, serverProps, writeProps } from './kafka-props.js'
+import { securityProps, type KafkaSecurity } from './kafka-security.js'
 
 const READY_TIMEOUT_MS = 90_000
 const STOP_TIMEOUT_MS = 15_000
@@ -20,7 +22,7 @@ const STOP_TIMEOUT_MS = 15_000
 export interface StartKafkaOptions {
   /** 1 (default) or 3 brokers, each a combined broker+controller. */
   nodes?: 1 | 3
-  /** PLAINTEXT port of the first broker; the others use port+1, port+2. 0 or absent: free ports. */
+  /** Client port (PLAINTEXT, or SASL_SSL with `security`) of the first broker; the others use port+1, port+2. 0 or absent: free ports. */
   port?: number
   /** Where node data and logs go. Default: a fresh directory under /dev/shm (or the OS temp dir). */
   dataDir?: string
@@ -32,6 +34,8 @@ export interface StartKafkaOptions {
   keepData?: boolean
   /** Readiness bound in ms (default 90000). */
   readyTimeoutMs?: number
+  /** SASL_SSL (SCRAM-SHA-512 and PLAIN) instead of PLAINTEXT on the broker ports: kafka-security.ts. */
+  security?: KafkaSecurity
 }
 
 export interface KafkaCluster {
@@ -63,6 +67,7 @@ interface Cluster {
   readonly keepData: boolean
   readonly heapMb: number
   readonly readyTimeoutMs: number
+  readonly security: KafkaSecurity | undefined
 }
 
 function nodeAt (c: Cluster, i: number): NodeState {
@@ -107,14 +112,14 @@ function dataDirFor (opts: StartKafkaOptions): { dataDir: string, keepData: bool
 }
 
 /** Writes every node's server.properties and formats its storage; returns the cluster id. */
-async function prepareNodes (libs: string, nodes: NodeState[], extra: Record<string, string>): Promise<string> {
+async function prepareNodes (libs: string, nodes: NodeState[], extra: Record<string, string>, security: KafkaSecurity | undefined): Promise<string> {
   const clusterId = formattedClusterId(join(nodes[0]?.dir ?? '', 'data')) ?? kafkaUuid()
   const voters = nodes.map(n => `${n.index}@127.0.0.1:${n.controllerPort}`).join(',')
   for (const n of nodes) {
     mkdirSync(join(n.dir, 'data'), { recursive: true })
-    writeProps(n.propsFile, serverProps(n, nodes.length, voters, extra))
+    writeProps(n.propsFile, serverProps(n, nodes.length, voters, { ...securityProps(n, security), ...extra }))
   }
-  await Promise.all(nodes.map(n => formatStorage(libs, n, clusterId)))
+  await Promise.all(nodes.map(n => formatStorage(libs, n, clusterId, security)))
   return clusterId
 }
 
@@ -129,7 +134,7 @@ export async function startKafka (opts: StartKafkaOptions = {}): Promise<KafkaCl
     const dir = join(dataDir, `node-${index}`)
     return { index, port, controllerPort: p.controller[index] ?? 0, dir, propsFile: join(dir, 'server.properties'), logFile: join(dir, 'kafka.log'), child: undefined }
   })
-  const clusterId = await prepareNodes(libs, nodes, opts.extraProps ?? {})
+  const clusterId = await prepareNodes(libs, nodes, opts.extraProps ?? {}, opts.security)
   const c: Cluster = {
     libs,
     nodes,
@@ -137,11 +142,12 @@ export async function startKafka (opts: StartKafkaOptions = {}): Promise<KafkaCl
     dataDir,
     keepData,
     heapMb: opts.heapMb ?? 384,
-    readyTimeoutMs: opts.readyTimeoutMs ?? READY_TIMEOUT_MS
+    readyTimeoutMs: opts.readyTimeoutMs ?? READY_TIMEOUT_MS,
+    security: opts.security
   }
   try {
     for (const n of nodes) launch(c, n)
-    await waitBrokersReady(c.brokers, nodes, c.readyTimeoutMs)
+    await waitBrokersReady(c.brokers, nodes, c.readyTimeoutMs, c.security)
   } catch (err) {
     await stopCluster(c).catch(() => undefined)
     throw err
@@ -159,7 +165,7 @@ export async function startKafka (opts: StartKafkaOptions = {}): Promise<KafkaCl
       const n = nodeAt(c, i)
       if (n.child !== undefined) throw new Error(`node ${i} is already running`)
       launch(c, n)
-      await waitBrokersReady(c.brokers, [n], c.readyTimeoutMs)
+      await waitBrokersReady(c.brokers, [n], c.readyTimeoutMs, c.security)
     }
   }
 }
