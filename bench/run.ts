@@ -5,14 +5,19 @@
  *   npm run bench                                                        # full run (3 × 30 s per row...)
  *   BENCH_DURATION=5 BENCH_REPS=1 BENCH_DELIVERY_MESSAGES=20000 npm run bench   # smoke run
  *
- * Sections (BENCH_ONLY=produce-single,produce-batch,delivery,memory to run some):
- * 1. produce-single: 1 KiB single-message POST /messages, 64 connections — beside kafkajs send, 64 in flight.
- * 2. produce-batch: 100 messages per POST, 64 connections — beside kafkajs sendBatch of 100 (64 in flight)
- *    and Apache Kafka's ProducerPerformance (acks=-1, the gateway's default); the Strimzi bridge when it can run.
+ * Sections (BENCH_ONLY=produce-single,produce-batch,delivery,latency,memory to run some):
+ * 1. produce-single: 1 KiB single-message POST /messages, 64 connections — beside kafkajs and
+ *    @platformatic/kafka sends, 64 in flight, the Strimzi bridge and kafka-hooks' produce route.
+ * 2. produce-batch: 100 messages per POST, 64 connections — beside kafkajs sendBatch and @platformatic/kafka
+ *    send of 100 (64 in flight), Apache Kafka's ProducerPerformance (acks=-1) and the Strimzi bridge.
  * 3. delivery: a pre-filled 6-partition topic delivered by a gateway consumer group (fromBeginning,
- *    concurrency 6) to a local receiver answering 204 — beside a bare kafkajs consumer (read only) and a
- *    hand-written kafkajs + undici pusher to the same receiver.
- * 4. memory: gateway RSS at idle, under produce-single load (peak), and with 50 consumer groups joined.
+ *    concurrency 6) to a local receiver answering 204 — beside a bare kafkajs consumer (read only), a
+ *    hand-written kafkajs + undici pusher and kafka-hooks to the same receiver, and the Strimzi bridge's
+ *    pull consumer.
+ * 4. latency: produce-ack → webhook-received percentiles at 50% of the delivery maximum.
+ * 5. memory: gateway RSS at idle, under produce-single load (peak), with 50 and with 500 consumer groups.
+ * The peers (Strimzi bridge, kafka-hooks, @platformatic/kafka) are installed outside the project and found
+ * through the environment (bench/README.md); a missing one makes its rows read `not run: <why>`.
  * Each measured row: warm-up first (excluded), BENCH_REPS repetitions interleaved across contenders, median reported.
  * The load generator (autocannon) and the kafkajs references run in processes of their own; the gateway
  * is built (tsc) and run as `node dist/src/server.js`.
@@ -29,6 +34,8 @@ import { CONNECTIONS, DURATION_S, MESSAGE_BYTES, MODE, PARTITIONS, WARMUP_S } fr
 import { closeBench, launchGateway, openBench, startBridge, type Bench } from './rows/context.js'
 import { deliveryRows } from './rows/delivery.js'
 import { memoryRows } from './rows/memory.js'
+import { peerLines } from './lib/peers.js'
+import { latencyRow } from './rows/latency.js'
 import { produceBatchRow } from './rows/produce-batch.js'
 import { produceSingleRow } from './rows/produce-single.js'
 
@@ -68,24 +75,27 @@ async function main (): Promise<void> {
   const buildTypeErrors = await build()
   const services = started.services = await startBenchServices(log)
   const b = started.bench = await openBench(services, log)
-  const { strimzi } = b
   log(`# broker ${services.brokers} (${services.broker.source}); redis ${services.redisUrl} (${services.redis.source}); ` +
     `${REPS} × ${DURATION_S} s per row after ${WARMUP_S} s of warm-up; ${CONNECTIONS} connections; ${MESSAGE_BYTES} B values; ${PARTITIONS} partitions`)
-  log(`# Strimzi Kafka Bridge ${strimzi.version}: ${strimzi.available ? `jars in ${strimzi.libsDir}` : `not available: ${strimzi.reason}`}`)
+  for (const line of peerLines(b.peers)) log(line)
 
-  const produce = runs('produce-single') || runs('produce-batch')
-  if (produce || runs('delivery')) {
+  const withBridge = runs('produce-single') || runs('produce-batch') || runs('delivery')
+  if (withBridge || runs('latency')) {
     const gw = b.gateway = await launchGateway(b)
     log(`# gateway ${gw.url} (pid ${String(gw.pid)}, ${MODE === 'build' ? 'node dist/src/server.js' : 'tsx src/server.ts'})`)
   }
-  await startBridge(b, produce)
+  // the bridge serves the produce rows and the delivery row's pull-consumer reference
+  if (withBridge) await startBridge(b)
   const gw = b.gateway
   if (gw !== undefined) {
     await section('produce-single', sectionSeconds, () => produceSingleRow(b, gw))
     await section('produce-batch', sectionSeconds, () => produceBatchRow(b, gw))
+    await b.platformatic?.close()
+    b.platformatic = undefined
+    await section('delivery', sectionSeconds, () => deliveryRows(b, gw))
     await b.bridge?.stop()
     b.bridge = undefined
-    await section('delivery', sectionSeconds, () => deliveryRows(b, gw))
+    await section('latency', sectionSeconds, () => latencyRow(b, gw))
     await gw.stop()
     b.gateway = undefined
   }

@@ -55,7 +55,8 @@ export interface DeliveryFigures {
   failures: number
 }
 
-async function waitForCount (receiver: BenchReceiver, expected: number, stallMs: number, what: string): Promise<void> {
+/** Waits until the receiver counted `expected` records; throws when nothing arrives for `stallMs`. */
+export async function waitForCount (receiver: BenchReceiver, expected: number, stallMs: number, what: string): Promise<void> {
   let last = -1
   let lastChange = Date.now()
   while (receiver.count() < expected) {

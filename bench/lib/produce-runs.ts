@@ -4,8 +4,10 @@
  *   per request or a batch (`messages: [...]`) of `messagesPerRequest`;
  * - `directSingleRun`: kafkajs `producer.send` of one message, N sends in flight;
  * - `directBatchRun`: kafkajs `producer.sendBatch` of `batchSize` messages, N in flight;
- * - `strimziProduceRun`: the gateway's load through the Strimzi bridge.
- * All with acks -1 (the gateway's default), the same 1 KiB text value, to one topic.
+ * - `strimziProduceRun`: the gateway's load through the Strimzi bridge;
+ * - `hooksProduceRun`: the same through @platformatic/kafka-hooks' route (one raw value per request).
+ * All with acks -1 (the gateway's default; kafka-hooks' producer has acks 1 and no setting for it), the
+ * same 1 KiB text value, to one topic.
  * Throughput counts acknowledged messages only; latency is per request (per send for kafkajs).
  */
 import { randomUUID } from 'node:crypto'
@@ -66,6 +68,20 @@ export async function strimziProduceRun (o: GatewayRunOptions): Promise<Figures>
   const req = strimziProduceRequest(o.topic, Array.from({ length: per }, () => ({ value: o.value })))
   const raw = await autocannonInChild({ url: o.url + req.path, method: 'POST', connections: o.connections, duration: o.seconds, timeout: 30, headers: req.headers, body: req.body })
   return autocannonFigures(raw, per)
+}
+
+/** The same load through kafka-hooks' `POST /topics/{topic}`: the request body is the record's value (it answers 202). */
+export async function hooksProduceRun (o: Omit<GatewayRunOptions, 'messagesPerRequest'>): Promise<Figures> {
+  const raw = await autocannonInChild({
+    url: `${o.url}/topics/${encodeURIComponent(o.topic)}`,
+    method: 'POST',
+    connections: o.connections,
+    duration: o.seconds,
+    timeout: 30,
+    headers: { 'content-type': 'text/plain; charset=utf-8' },
+    body: o.value
+  })
+  return autocannonFigures(raw, 1)
 }
 
 /** Throughput counts acknowledged messages (2xx × messages per request); latency is per request. */

@@ -2,7 +2,9 @@
  * A minimal, fast webhook receiver for the delivery benchmark (it counts records: a batch request counts each
  * of its records): answers 204 as soon as the request body has
  * arrived, counts requests, and, when a request carries a fetch timestamp header (epoch ms, may be
- * fractional), records the fetch-to-receipt latency. It neither parses nor keeps bodies.
+ * fractional), records the fetch-to-receipt latency. It neither parses nor keeps bodies, except while
+ * `trackSeq(name)` is on: then it reads record header `name` (a sequence number the producer set) from
+ * each single-record envelope and keeps its arrival time, for the latency row.
  *
  *   const rx = await startBenchReceiver()
  *   // ... deliver to rx.url ...
@@ -36,6 +38,10 @@ export interface BenchReceiver {
   latencies: () => Float64Array
   /** The q-quantile (0..1) of the recorded latencies; undefined when none. */
   percentile: (q: number) => number | undefined
+  /** Read record header `name` (decimal) of every single-record envelope from now on; undefined: stop. */
+  trackSeq: (name: string | undefined) => void
+  /** Sequence number → arrival time (epoch ms, performance.timeOrigin based) of the tracked envelopes. */
+  arrivals: () => ReadonlyMap<number, number>
   reset: () => void
   close: () => Promise<void>
 }
@@ -43,6 +49,15 @@ export interface BenchReceiver {
 const BATCH_PREFIX = Buffer.from('{"records":[')
 /** Each envelope begins with its topic: quotes inside JSON strings are escaped, so values cannot fake it. */
 const ENVELOPE_START = Buffer.from('{"topic":"')
+
+/** The decimal value of `"<name>":"` in an envelope's JSON, or undefined. */
+function seqIn (body: Buffer, marker: Buffer): number | undefined {
+  const i = body.indexOf(marker)
+  if (i === -1) return undefined
+  const end = body.indexOf(0x22, i + marker.length)
+  const n = Number(body.subarray(i + marker.length, end).toString('latin1'))
+  return Number.isInteger(n) ? n : undefined
+}
 
 function recordsIn (body: Buffer): number {
   let n = 0
@@ -59,6 +74,7 @@ export async function startBenchReceiver (opts: BenchReceiverOptions = {}): Prom
   let lastAt: number | undefined
   let lat = new Float64Array(1 << 16)
   let nLat = 0
+  const track: { marker: Buffer | undefined, arrivals: Map<number, number> } = { marker: undefined, arrivals: new Map() }
 
   function record (ms: number): void {
     if (nLat === lat.length) {
@@ -71,18 +87,22 @@ export async function startBenchReceiver (opts: BenchReceiverOptions = {}): Prom
 
   const server: Server = createServer((req, res) => {
     const stamp = req.headers[header]
-    // a batch body (webhook batchSize > 1) is kept to count its records; a single record is not
+    // a batch body (webhook batchSize > 1) is kept to count its records; a single record only while tracked
     let batch: Buffer[] | undefined
+    const single: Buffer[] | undefined = track.marker !== undefined ? [] : undefined
     let first = true
     req.on('data', (chunk: Buffer) => {
       bytes += chunk.length
       if (batch !== undefined) batch.push(chunk)
       else if (first && chunk.subarray(0, BATCH_PREFIX.length).equals(BATCH_PREFIX)) batch = [chunk]
+      else single?.push(chunk)
       first = false
     })
     req.on('end', () => {
       const now = performance.now()
       count += batch === undefined ? 1 : recordsIn(Buffer.concat(batch))
+      const seq = batch === undefined && single !== undefined && track.marker !== undefined ? seqIn(Buffer.concat(single), track.marker) : undefined
+      if (seq !== undefined) track.arrivals.set(seq, performance.timeOrigin + now)
       firstAt ??= now
       lastAt = now
       if (typeof stamp === 'string') {
@@ -111,7 +131,9 @@ export async function startBenchReceiver (opts: BenchReceiverOptions = {}): Prom
       const sorted = lat.slice(0, nLat).sort()
       return sorted[Math.min(nLat - 1, Math.max(0, Math.ceil(q * nLat) - 1))]
     },
-    reset: () => { count = 0; bytes = 0; firstAt = undefined; lastAt = undefined; nLat = 0 },
+    trackSeq: (name) => { track.marker = name === undefined ? undefined : Buffer.from(`"${name}":"`) },
+    arrivals: () => track.arrivals,
+    reset: () => { count = 0; bytes = 0; firstAt = undefined; lastAt = undefined; nLat = 0; track.arrivals.clear() },
     close: async () => {
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))

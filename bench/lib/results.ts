@@ -3,7 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Bench } from '../rows/context.js'
 import { loadAverage, machineInfo } from './machine.js'
-import { CPU_PROF_DIR, KAFKA_HOOKS_REASON, ONLY, REPS, RESULTS } from './run-settings.js'
+import { peerSummary } from './peers.js'
+import { CPU_PROF_DIR, ONLY, REPS, RESULTS } from './run-settings.js'
 import { CONNECTIONS, DURATION_S, MESSAGE_BYTES, MODE, PARTITIONS, WARMUP_S } from './settings.js'
 import { targetLines } from './table.js'
 
@@ -16,7 +17,7 @@ export interface RunRecord {
 }
 
 export function writeResults (b: Bench, run: RunRecord): void {
-  const { services, strimzi } = b
+  const { services } = b
   const loadEnd = loadAverage()
   const machine = machineInfo(services.broker.version)
   const header = `kafka-http-gateway benchmark — ${run.startedAt.toISOString()}\n` +
@@ -49,10 +50,7 @@ export function writeResults (b: Bench, run: RunRecord): void {
       ...(CPU_PROF_DIR !== '' ? { cpuProfileDir: CPU_PROF_DIR } : {})
     },
     ...b.results,
-    peers: {
-      strimziBridge: strimzi.available ? { version: strimzi.version, ran: b.peerReason === '' } : { version: strimzi.version, notRun: strimzi.reason },
-      kafkaHooks: { notRun: KAFKA_HOOKS_REASON }
-    },
+    peers: peerSummary(b.peers),
     targets: b.targets,
     table
   }

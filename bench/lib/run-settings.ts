@@ -11,18 +11,23 @@ export const DELIVERY_WARMUP = envInt('BENCH_DELIVERY_WARMUP', Math.min(20_000, 
 export const DELIVERY_CONCURRENCY = envInt('BENCH_DELIVERY_CONCURRENCY', 6)
 export const DELIVERY_BATCH = envInt('BENCH_DELIVERY_BATCH', 100)
 export const GROUPS = envInt('BENCH_GROUPS', 50)
+/** The memory section's second step: groups defined in all, the first GROUPS included. */
+export const GROUPS_MANY = envInt('BENCH_GROUPS_MANY', 500)
 export const GROUP_RECORDS = envInt('BENCH_GROUP_RECORDS', 10)
 export const STALL_MS = envInt('BENCH_STALL_MS', 60_000)
 export const APACHE_WARMUP_RECORDS = envInt('BENCH_APACHE_WARMUP_RECORDS', 100_000)
 export const SKIP_BUILD = process.env.BENCH_SKIP_BUILD === '1'
 export const CPU_PROF_DIR = process.env.BENCH_CPU_PROF ?? ''
-export const SECTIONS = ['produce-single', 'produce-batch', 'delivery', 'memory'] as const
+export const SECTIONS = ['produce-single', 'produce-batch', 'delivery', 'latency', 'memory'] as const
 export type Section = typeof SECTIONS[number]
 export const ONLY = new Set((process.env.BENCH_ONLY ?? SECTIONS.join(',')).split(',').map(s => s.trim()).filter(s => s !== ''))
 for (const s of ONLY) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`BENCH_ONLY: unknown section "${s}" (known: ${SECTIONS.join(', ')})`)
 export const runs = (s: Section): boolean => ONLY.has(s)
 
-export const RSS_TARGET_BYTES = 200 * MIB
+/** RSS targets (issue 14) with GROUPS and with GROUPS_MANY groups defined. */
+export const RSS_TARGET_BYTES = { groups: 150 * MIB, groupsMany: 300 * MIB }
+/** The latency section offers this share of the gateway's per-record delivery maximum. */
+export const LATENCY_LOAD_SHARE = 0.5
 // A full run writes latest.json; a partial (BENCH_ONLY) or profiled (BENCH_CPU_PROF) one a git-ignored file, so
 // it never replaces the figures of a full run. BENCH_RESULTS names the file explicitly.
 const FULL_RUN = SECTIONS.every(s => ONLY.has(s)) && CPU_PROF_DIR === ''
@@ -30,7 +35,6 @@ export const RESULTS = process.env.BENCH_RESULTS !== undefined && process.env.BE
   ? process.env.BENCH_RESULTS
   : fileURLToPath(new URL(FULL_RUN ? '../results/latest.json' : '../results/partial.tmp.json', import.meta.url))
 export const VALUE = benchValue(MESSAGE_BYTES)
-export const KAFKA_HOOKS_REASON = `@platformatic/kafka-hooks needs Node >= 22.14 (this is ${process.version}); on Node 20 its import fails (a missing \`glob\` export of node:fs)`
 
 /** Retention caps on benchmark topics, so a long run does not fill the broker's disk (/dev/shm). */
 export const TOPIC_CONFIG = [

@@ -1,12 +1,19 @@
 /** The table `npm run bench` prints: one section per part, one line per contender, ratios against their targets. */
 import type { DeliveryFigures } from './delivery.js'
 import type { Figures } from './produce-runs.js'
-import { REPS, RSS_TARGET_BYTES } from './run-settings.js'
+import { REPS } from './run-settings.js'
 import { CONNECTIONS } from './settings.js'
 import { MIB } from './util.js'
 
-/** A target of issue 7 and whether this run met it (undefined: not run). */
+/** A target of issues 7 and 14 and whether this run met it (undefined: not run). */
 export interface Target { what: string, ratio: number | undefined, goal: string, met: boolean | undefined }
+
+/** A target from its ratio and goal (`≥ 1.00`, `> 1.00`, `≤ 1.00`); NOT RUN, saying why, without a ratio. */
+export function target (what: string, ratio: number | undefined, goal: string, notRun = ''): Target {
+  return ratio === undefined || !Number.isFinite(ratio)
+    ? { what: `${what} — not run${notRun !== '' ? `: ${notRun}` : ''}`, ratio: undefined, goal, met: undefined }
+    : { what, ratio, goal, met: goalMet(ratio, goal) }
+}
 
 export function fmt (n: number | undefined, digits: number, width: number): string {
   return (n === undefined || !Number.isFinite(n) ? 'n/a' : n.toFixed(digits)).padStart(width)
@@ -34,10 +41,21 @@ export function ratioRow (name: string, ratio: number, goal: string): string {
   return `  → ${name}: ${ratio.toFixed(2)}${goal !== '' ? ` (target ${goal}: ${goalMet(ratio, goal) ? 'met' : 'MISSED'})` : ''}`
 }
 
+/** The ratio lines of the contenders that ran: [name, ratio (undefined: not run, no line), goal or '']. */
+export function ratioLines (ratios: Array<[string, number | undefined, string]>): string[] {
+  return ratios.flatMap(([name, r, goal]) => r === undefined ? [] : [ratioRow(name, r, goal)])
+}
+
 function goalMet (ratio: number, goal: string): boolean {
-  const m = /^(≥|>)\s*([\d.]+)/.exec(goal)
+  const m = /^(≥|>|≤|<)\s*([\d.]+)/.exec(goal)
   if (m === null) return true
-  return m[1] === '≥' ? ratio >= Number(m[2]) : ratio > Number(m[2])
+  const bound = Number(m[2])
+  switch (m[1]) {
+    case '≥': return ratio >= bound
+    case '>': return ratio > bound
+    case '≤': return ratio <= bound
+    default: return ratio < bound
+  }
 }
 
 /** The check that every 2xx is a record, and that no record was written for a request answered otherwise. */
@@ -53,11 +71,13 @@ export function writtenRow (written: number, acknowledged: number, perRequest: n
         : ` — ${extra} more (requests in flight when a run stopped)`)
 }
 
-export function memRow (name: string, bytes: number, goal = ''): string {
-  return `  ${name.padEnd(40)} ${`${(bytes / MIB).toFixed(0)} MiB`.padStart(10)}${goal !== '' ? `   target ${goal}: ${bytes < RSS_TARGET_BYTES ? 'met' : 'MISSED'}` : ''}`
+/** An RSS line; with `targetBytes`, whether it stays within that target. */
+export function memRow (name: string, bytes: number, targetBytes?: number): string {
+  const goal = targetBytes === undefined ? '' : `   target ≤ ${(targetBytes / MIB).toFixed(0)} MiB: ${bytes <= targetBytes ? 'met' : 'MISSED'}`
+  return `  ${name.padEnd(40)} ${`${(bytes / MIB).toFixed(0)} MiB`.padStart(10)}${goal}`
 }
 
 export function targetLines (targets: Target[]): string[] {
-  return ['', 'targets (issue 7)', ...targets.map(t =>
+  return ['', 'targets (issues 7 and 14)', ...targets.map(t =>
     `  ${t.met === undefined ? 'NOT RUN' : t.met ? 'MET    ' : 'MISSED '} ${t.what}${t.ratio !== undefined ? `: ${t.ratio.toFixed(2)} (goal ${t.goal})` : ''}`)]
 }

@@ -1,35 +1,51 @@
 /**
  * delivery: a pre-filled topic delivered by a gateway consumer group (one record per request, and in
- * batches) to the bench receiver, beside a bare kafkajs consumer (read only) and a hand-written kafkajs +
- * undici pusher to the same receiver.
+ * batches) to the bench receiver, beside a bare kafkajs consumer (read only), a hand-written kafkajs +
+ * undici pusher and @platformatic/kafka-hooks delivering to the same receiver, and the Strimzi bridge's
+ * pull consumer (records/s polled) as a reference.
  */
 import kafkajs from 'kafkajs'
 import type { GatewayProcess } from '../../scripts/lib/launch/gateway.js'
-import { bareDeliveryRun, fillTopic, gatewayDeliveryRun, startBareConsumer, type BareConsumer, type DeliveryFigures } from '../lib/delivery.js'
-import { medianDelivery, row } from '../lib/medians.js'
-import { DELIVERY_BATCH, DELIVERY_CONCURRENCY, DELIVERY_MESSAGES, DELIVERY_WARMUP, KAFKA_HOOKS_REASON, REPS, STALL_MS, VALUE } from '../lib/run-settings.js'
+import { contenderLines, contenderResults, interleaveDelivery, ratioTo, type DeliveryContender } from '../lib/contenders.js'
+import { bareDeliveryRun, fillTopic, gatewayDeliveryRun, startBareConsumer, type BareConsumer } from '../lib/delivery.js'
+import { hooksDeliveryRun, strimziPollRun } from '../lib/peer-delivery.js'
+import { hooksName, strimziName } from '../lib/peers.js'
+import { DELIVERY_BATCH, DELIVERY_CONCURRENCY, DELIVERY_MESSAGES, DELIVERY_WARMUP, STALL_MS, VALUE } from '../lib/run-settings.js'
 import { MESSAGE_BYTES, PARTITIONS } from '../lib/settings.js'
-import { deliveryRow, notRunRow, ratioRow, section } from '../lib/table.js'
+import { ratioLines, section, target } from '../lib/table.js'
 import { createTopic, type Bench } from './context.js'
 
 const { ConfigResourceTypes } = kafkajs
 
-interface Reps { gateway: DeliveryFigures[], batched: DeliveryFigures[], read: DeliveryFigures[], http: DeliveryFigures[] }
+/** One run's topic, its record count, and a group-name template (`*` = the contender's kind). */
+interface DeliveryArg { topic: string, expected: number, tag: string }
 
-/** The four contenders on `topic`, `expected` records each, in group names ending with `tag`. */
-async function runAll (b: Bench, gw: GatewayProcess, bare: { read: BareConsumer, http: BareConsumer }, topic: string, tag: string, expected: number): Promise<DeliveryFigures[]> {
+function contenders (b: Bench, gw: GatewayProcess, bare: { read: BareConsumer, http: BareConsumer }): Array<DeliveryContender<DeliveryArg>> {
   const rx = b.receiver
-  const common = { topic, expected, concurrency: DELIVERY_CONCURRENCY, stallMs: STALL_MS }
-  const group = (kind: string): string => `bench-deliver-${tag.replace('*', kind)}`
+  const common = (a: DeliveryArg, kind: string): { topic: string, expected: number, groupId: string, concurrency: number, stallMs: number } =>
+    ({ topic: a.topic, expected: a.expected, groupId: `bench-deliver-${a.tag.replace('*', kind)}`, concurrency: DELIVERY_CONCURRENCY, stallMs: STALL_MS })
+  const h = b.peers.kafkaHooks
+  const bridge = b.bridge
   return [
-    await gatewayDeliveryRun({ gateway: gw, receiver: rx, groupId: group('gw'), ...common }),
-    await gatewayDeliveryRun({ gateway: gw, receiver: rx, groupId: group('gwb'), ...common, batchSize: DELIVERY_BATCH }),
-    await bareDeliveryRun({ bare: bare.read, brokers: b.brokerList, groupId: group('read'), ...common }),
-    await bareDeliveryRun({ bare: bare.http, receiver: rx, brokers: b.brokerList, groupId: group('http'), ...common })
+    { key: 'gateway', name: 'gateway consumer group → webhook', run: async (a) => await gatewayDeliveryRun({ gateway: gw, receiver: rx, ...common(a, 'gw') }) },
+    {
+      key: 'gatewayBatched',
+      name: `gateway, webhook batchSize ${DELIVERY_BATCH}`,
+      run: async (a) => await gatewayDeliveryRun({ gateway: gw, receiver: rx, ...common(a, 'gwb'), batchSize: DELIVERY_BATCH })
+    },
+    { key: 'kafkajsBareRead', name: 'kafkajs bare consumer (read, no HTTP)', run: async (a) => await bareDeliveryRun({ bare: bare.read, brokers: b.brokerList, ...common(a, 'read') }) },
+    { key: 'kafkajsUndiciHandWritten', name: 'kafkajs + undici, hand-written', run: async (a) => await bareDeliveryRun({ bare: bare.http, receiver: rx, brokers: b.brokerList, ...common(a, 'http') }) },
+    h.available
+      ? { key: 'kafkaHooks', name: hooksName(b.peers), warmUp: false, note: `concurrency ${DELIVERY_CONCURRENCY}, unordered`, run: async (a) => await hooksDeliveryRun(b, common(a, 'hooks')) }
+      : { key: 'kafkaHooks', name: hooksName(b.peers), notRun: h.reason },
+    bridge !== undefined
+      ? { key: 'strimziPoll', name: `${strimziName(b.peers)} pull consumer`, note: 'records/s polled, no webhook', run: async (a) => await strimziPollRun(bridge.url, common(a, 'strimzi')) }
+      : { key: 'strimziPoll', name: `${strimziName(b.peers)} pull consumer`, notRun: b.bridgeReason }
   ]
 }
 
-async function measure (b: Bench, gw: GatewayProcess): Promise<Reps> {
+/** The delivery topic (filled once, read by every contender) and the warm-up topic. */
+async function fill (b: Bench): Promise<{ topic: string, warmTopic: string }> {
   const { suffix, log } = b
   log(`\n## delivery — filling ${DELIVERY_MESSAGES} + ${DELIVERY_WARMUP} (warm-up) records in ${PARTITIONS} partitions`)
   const topic = await createTopic(b, `bench-delivery-${suffix}`)
@@ -40,62 +56,54 @@ async function measure (b: Bench, gw: GatewayProcess): Promise<Reps> {
   await fillTopic(b.producer, topic, DELIVERY_MESSAGES, PARTITIONS, VALUE)
   await fillTopic(b.producer, warmTopic, DELIVERY_WARMUP, PARTITIONS, VALUE)
   log(`# filled in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-  const bare = { read: startBareConsumer(), http: startBareConsumer() }
-  try {
-    log(`# warm-up: gateway, gateway with batchSize ${DELIVERY_BATCH}, kafkajs (read), kafkajs + undici`)
-    await runAll(b, gw, bare, warmTopic, `warm-*-${suffix}`, DELIVERY_WARMUP)
-    const reps: Reps = { gateway: [], batched: [], read: [], http: [] }
-    for (let i = 1; i <= REPS; i++) {
-      const [g, gb, r, h] = await runAll(b, gw, bare, topic, `*-${suffix}-${i}`, DELIVERY_MESSAGES) as [DeliveryFigures, DeliveryFigures, DeliveryFigures, DeliveryFigures]
-      reps.gateway.push(g)
-      reps.batched.push(gb)
-      reps.read.push(r)
-      reps.http.push(h)
-      log(`# rep ${i}: gateway ${g.messagesPerSec.toFixed(0)} msg/s (p99 ${g.p99Ms === undefined ? 'n/a' : g.p99Ms.toFixed(0)} ms), batches ${gb.messagesPerSec.toFixed(0)} msg/s, ` +
-        `kafkajs read ${r.messagesPerSec.toFixed(0)} msg/s, kafkajs + undici ${h.messagesPerSec.toFixed(0)} msg/s (p99 ${h.p99Ms === undefined ? 'n/a' : h.p99Ms.toFixed(0)} ms)`)
-    }
-    return reps
-  } finally {
-    await bare.read.close()
-    await bare.http.close()
-  }
+  return { topic, warmTopic }
 }
 
 export async function deliveryRows (b: Bench, gw: GatewayProcess): Promise<void> {
-  const reps = await measure(b, gw)
-  const gwRow = row(reps.gateway, medianDelivery)
-  const batchRow = row(reps.batched, medianDelivery)
-  const readRow = row(reps.read, medianDelivery)
-  const httpRow = row(reps.http, medianDelivery)
-  const ratioRead = gwRow.median.messagesPerSec / readRow.median.messagesPerSec
-  const ratioHttp = gwRow.median.messagesPerSec / httpRow.median.messagesPerSec
-  const ratioBatchRead = batchRow.median.messagesPerSec / readRow.median.messagesPerSec
-  b.targets.push({ what: 'delivery: gateway ≥ 70% of the bare kafkajs consumer', ratio: ratioRead, goal: '≥ 0.70', met: ratioRead >= 0.7 })
-  b.targets.push({ what: `delivery: gateway with batchSize ${DELIVERY_BATCH} ≥ 70% of the bare kafkajs consumer`, ratio: ratioBatchRead, goal: '≥ 0.70', met: ratioBatchRead >= 0.7 })
+  const { topic, warmTopic } = await fill(b)
+  const bare = { read: startBareConsumer(), http: startBareConsumer() }
+  const list = contenders(b, gw, bare)
+  const m = await interleaveDelivery(list,
+    { topic: warmTopic, expected: DELIVERY_WARMUP, tag: `warm-*-${b.suffix}` },
+    (i) => ({ topic, expected: DELIVERY_MESSAGES, tag: `*-${b.suffix}-${i}` }),
+    b.log
+  ).finally(async () => {
+    await bare.read.close()
+    await bare.http.close()
+  })
+  const rRead = ratioTo(m, 'kafkajsBareRead')
+  const rHttp = ratioTo(m, 'kafkajsUndiciHandWritten')
+  const rBatchRead = ratioTo(m, 'kafkajsBareRead', 'gatewayBatched')
+  const rHooks = ratioTo(m, 'kafkaHooks')
+  b.targets.push(
+    target('delivery: gateway ≥ 70% of the bare kafkajs consumer', rRead, '≥ 0.70'),
+    target(`delivery: gateway with batchSize ${DELIVERY_BATCH} ≥ 70% of the bare kafkajs consumer`, rBatchRead, '≥ 0.70'),
+    target('delivery: gateway ≥ 1.5× @platformatic/kafka-hooks', rHooks, '≥ 1.50', b.peers.kafkaHooks.available ? '' : b.peers.kafkaHooks.reason)
+  )
   b.results.delivery = {
     messages: DELIVERY_MESSAGES,
     partitions: PARTITIONS,
     concurrency: DELIVERY_CONCURRENCY,
     receiver: 'bench/lib/receiver.ts answering 204, in the runner process',
-    gateway: gwRow,
-    gatewayBatched: { batchSize: DELIVERY_BATCH, ...batchRow },
-    kafkajsBareRead: readRow,
-    kafkajsUndiciHandWritten: httpRow,
-    kafkaHooks: { notRun: KAFKA_HOOKS_REASON },
-    ratioGatewayToBareRead: +ratioRead.toFixed(3),
-    ratioGatewayToHandWritten: +ratioHttp.toFixed(3),
-    ratioGatewayBatchedToBareRead: +ratioBatchRead.toFixed(3)
+    batchSize: DELIVERY_BATCH,
+    ...contenderResults(list, m),
+    ratioGatewayToBareRead: rRead,
+    ratioGatewayToHandWritten: rHttp,
+    ratioGatewayBatchedToBareRead: rBatchRead,
+    ratioGatewayToKafkaHooks: rHooks,
+    ratioGatewayToStrimziPoll: ratioTo(m, 'strimziPoll')
   }
+  const gwMedian = m.get('gateway')?.median
   b.lines.push(
     section('delivery', `${DELIVERY_MESSAGES} records of ${MESSAGE_BYTES} B in ${PARTITIONS} partitions → receiver (204), concurrency ${DELIVERY_CONCURRENCY}; msg/s first to last delivery`, 'p50 f→2xx', 'p99 f→2xx'),
-    deliveryRow('gateway consumer group → webhook', gwRow.median),
-    deliveryRow(`gateway, webhook batchSize ${DELIVERY_BATCH}`, batchRow.median),
-    deliveryRow('kafkajs bare consumer (read, no HTTP)', readRow.median),
-    deliveryRow('kafkajs + undici, hand-written', httpRow.median),
-    notRunRow('@platformatic/kafka-hooks', KAFKA_HOOKS_REASON),
-    ratioRow('gateway / bare kafkajs consumer', ratioRead, '≥ 0.70'),
-    ratioRow('gateway / kafkajs + undici', ratioHttp, ''),
-    ratioRow(`gateway batchSize ${DELIVERY_BATCH} / bare kafkajs consumer`, ratioBatchRead, '≥ 0.70')
+    ...contenderLines(list, m),
+    ...ratioLines([
+      ['gateway / bare kafkajs consumer', rRead, '≥ 0.70'],
+      ['gateway / kafkajs + undici', rHttp, ''],
+      [`gateway batchSize ${DELIVERY_BATCH} / bare kafkajs consumer`, rBatchRead, '≥ 0.70'],
+      [`gateway / ${hooksName(b.peers)}`, rHooks, '≥ 1.50'],
+      [`gateway / ${strimziName(b.peers)} pull consumer`, ratioTo(m, 'strimziPoll'), '']
+    ])
   )
-  if (gwRow.median.p99Ms === undefined) b.lines.push(`  gateway fetch-to-2xx: ${gwRow.median.latencySource}`)
+  if (gwMedian !== undefined && gwMedian.p99Ms === undefined) b.lines.push(`  gateway fetch-to-2xx: ${gwMedian.latencySource}`)
 }

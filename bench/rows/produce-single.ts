@@ -1,68 +1,79 @@
-/** produce-single: 1 message per POST /messages beside kafkajs `send` (same concurrency) and the Strimzi bridge. */
+/**
+ * produce-single: 1 message per POST /messages beside the direct clients at the same concurrency (kafkajs
+ * `send`, @platformatic/kafka `send`) and the peers' produce APIs (Strimzi bridge, kafka-hooks' route).
+ */
 import type { GatewayProcess } from '../../scripts/lib/launch/gateway.js'
-import { medianFigures, row } from '../lib/medians.js'
-import { directSingleRun, gatewayProduceRun, strimziProduceRun, type Figures } from '../lib/produce-runs.js'
-import { REPS, VALUE } from '../lib/run-settings.js'
+import { contenderLines, contenderResults, interleaveProduce, ratioTo, type ProduceContender } from '../lib/contenders.js'
+import { hooksContender, platformaticContender, strimziContender, withHooksForProduce } from '../lib/peer-contenders.js'
+import { hooksName, platformaticName, strimziName } from '../lib/peers.js'
+import { directSingleRun, gatewayProduceRun } from '../lib/produce-runs.js'
+import { VALUE } from '../lib/run-settings.js'
 import { sampleRss } from '../lib/rss.js'
 import { CONNECTIONS, DURATION_S, MESSAGE_BYTES, WARMUP_S } from '../lib/settings.js'
-import { figRow, notRunRow, ratioRow, section, writtenRow } from '../lib/table.js'
-import { median, MIB } from '../lib/util.js'
+import { ratioLines, section, target, writtenRow } from '../lib/table.js'
+import { median } from '../lib/util.js'
 import { createTopic, recordsWritten, type Bench } from './context.js'
 
+/** What the gateway's runs add up: 2xx acknowledged (warm-up included, for the topic check) and RSS peaks. */
+interface GatewayTally { acknowledged: number, rssPeaks: number[] }
+
+function gatewayContender (gw: GatewayProcess, topic: string, tally: GatewayTally): ProduceContender {
+  return {
+    key: 'gateway',
+    name: 'gateway POST /messages',
+    run: async (seconds, warmUp) => {
+      const sampler = sampleRss(gw.pid)
+      const g = await gatewayProduceRun({ url: gw.url, topic, seconds, connections: CONNECTIONS, value: VALUE })
+      const peak = sampler.stop().peakBytes
+      if (!warmUp) tally.rssPeaks.push(peak)
+      tally.acknowledged += g.figures.messages
+      return g.figures
+    }
+  }
+}
+
 export async function produceSingleRow (b: Bench, gw: GatewayProcess): Promise<void> {
-  const { suffix, producer, bridge, log } = b
-  log('\n## produce-single — warm-up')
+  const { suffix, producer, log } = b
+  log('\n## produce-single — warm-up, then the repetitions')
   // one topic per contender, warm-up and repetitions alike (size-capped by TOPIC_CONFIG)
   const tGw = await createTopic(b, `bench-single-gw-${suffix}`)
   const tDirect = await createTopic(b, `bench-single-direct-${suffix}`)
-  const tStrimzi = bridge !== undefined ? await createTopic(b, `bench-single-strimzi-${suffix}`) : ''
-  const gatewayRun = async (seconds: number): ReturnType<typeof gatewayProduceRun> =>
-    await gatewayProduceRun({ url: gw.url, topic: tGw, seconds, connections: CONNECTIONS, value: VALUE })
-  const strimziRun = async (seconds: number): Promise<Figures> =>
-    await strimziProduceRun({ url: bridge?.url ?? '', topic: tStrimzi, seconds, connections: CONNECTIONS, value: VALUE })
-  let acknowledged = (await gatewayRun(WARMUP_S)).figures.messages
-  await directSingleRun(producer, tDirect, WARMUP_S, CONNECTIONS, VALUE)
-  if (bridge !== undefined) await strimziRun(WARMUP_S)
-  const gwReps: Figures[] = []
-  const directReps: Figures[] = []
-  const strimziReps: Figures[] = []
-  const rssPeaks: number[] = []
-  for (let i = 1; i <= REPS; i++) {
-    const sampler = sampleRss(gw.pid)
-    const g = await gatewayRun(DURATION_S)
-    acknowledged += g.figures.messages
-    const peak = sampler.stop().peakBytes
-    rssPeaks.push(peak)
-    gwReps.push(g.figures)
-    const d = await directSingleRun(producer, tDirect, DURATION_S, CONNECTIONS, VALUE)
-    directReps.push(d)
-    log(`# rep ${i}: gateway ${g.figures.messagesPerSec.toFixed(0)} msg/s (p99 ${g.figures.p99Ms.toFixed(1)} ms, peak RSS ${(peak / MIB).toFixed(0)} MiB), ` +
-      `kafkajs ${d.messagesPerSec.toFixed(0)} msg/s (p99 ${d.p99Ms.toFixed(1)} ms)`)
-    if (bridge !== undefined) strimziReps.push(await strimziRun(DURATION_S))
-  }
-  const gwRow = row(gwReps, medianFigures)
-  const directRow = row(directReps, medianFigures)
-  const ratio = gwRow.median.messagesPerSec / directRow.median.messagesPerSec
-  b.targets.push({ what: 'produce-single: gateway ≥ kafkajs direct (same concurrency)', ratio, goal: '≥ 1.00', met: ratio >= 1 })
-  const strimziRow = strimziReps.length > 0 ? row(strimziReps, medianFigures) : undefined
+  const tally: GatewayTally = { acknowledged: 0, rssPeaks: [] }
+  const hooks = await hooksContender(b, `bench-single-hooks-${suffix}`)
+  const contenders: ProduceContender[] = [
+    gatewayContender(gw, tGw, tally),
+    { key: 'kafkajsDirect', name: 'kafkajs direct send', run: async (seconds) => await directSingleRun(producer, tDirect, seconds, CONNECTIONS, VALUE) },
+    await platformaticContender(b, `bench-single-platformatic-${suffix}`, 1),
+    await strimziContender(b, `bench-single-strimzi-${suffix}`, 1),
+    hooks.contender
+  ]
+  const m = await withHooksForProduce(b, hooks, async () => await interleaveProduce(contenders, WARMUP_S, DURATION_S, log))
+  const ratio = (key: string): number | undefined => ratioTo(m, key)
+  const rDirect = ratio('kafkajsDirect')
+  const rStrimzi = ratio('strimziBridge')
+  b.targets.push(
+    target('produce-single: gateway ≥ kafkajs direct (same concurrency)', rDirect, '≥ 1.00'),
+    target('produce-single: gateway ≥ 3× the Strimzi bridge', rStrimzi, '≥ 3.00', b.bridgeReason)
+  )
   const written = await recordsWritten(b, tGw)
   b.results.produceSingle = {
-    gatewayTopicCheck: { recordsWritten: written, acknowledged2xx: acknowledged },
-    gateway: gwRow,
-    kafkajsDirect: directRow,
-    strimziBridge: strimziRow ?? { notRun: b.peerReason },
-    ratioGatewayToDirect: +ratio.toFixed(3),
-    perRepRatios: gwReps.map((g, i) => +(g.messagesPerSec / (directReps[i]?.messagesPerSec ?? NaN)).toFixed(3)),
-    gatewayPeakRssBytes: { reps: rssPeaks, median: median(rssPeaks) }
+    gatewayTopicCheck: { recordsWritten: written, acknowledged2xx: tally.acknowledged },
+    ...contenderResults(contenders, m),
+    ratioGatewayToDirect: rDirect,
+    ratioGatewayToPlatformaticKafka: ratio('platformaticKafka'),
+    ratioGatewayToStrimzi: rStrimzi,
+    ratioGatewayToKafkaHooks: ratio('kafkaHooks'),
+    gatewayPeakRssBytes: { reps: tally.rssPeaks, median: median(tally.rssPeaks) }
   }
-  const strimziName = `Strimzi bridge ${b.strimzi.version}`
   b.lines.push(
     section('produce-single', `1 message of ${MESSAGE_BYTES} B per request, ${CONNECTIONS} connections / sends in flight, acks -1`),
-    figRow('gateway POST /messages', gwRow.median),
-    figRow('kafkajs direct send', directRow.median),
-    strimziRow !== undefined ? figRow(strimziName, strimziRow.median) : notRunRow(strimziName, b.peerReason),
-    ratioRow('gateway / kafkajs direct', ratio, '≥ 1.00'),
-    writtenRow(written, acknowledged, 1)
+    ...contenderLines(contenders, m),
+    ...ratioLines([
+      ['gateway / kafkajs direct', rDirect, '≥ 1.00'],
+      [`gateway / ${platformaticName(b.peers)}`, ratio('platformaticKafka'), ''],
+      [`gateway / ${strimziName(b.peers)}`, rStrimzi, '≥ 3.00'],
+      [`gateway / ${hooksName(b.peers)}`, ratio('kafkaHooks'), '']
+    ]),
+    writtenRow(written, tally.acknowledged, 1)
   )
-  if (strimziRow !== undefined) b.lines.push(ratioRow('gateway / Strimzi bridge', gwRow.median.messagesPerSec / strimziRow.median.messagesPerSec, '> 1.00'))
 }

@@ -82,6 +82,9 @@ export interface LoggedChildOptions {
   logFile: string
   /** Removed by the watchdog when this process dies first. */
   dir?: string
+  cwd?: string
+  /** The child's whole environment (default: this process's). */
+  env?: NodeJS.ProcessEnv
 }
 
 /**
@@ -92,7 +95,7 @@ export function spawnToLog (cmd: string, args: string[], opts: LoggedChildOption
   const fd = openSync(opts.logFile, 'a')
   let child: ChildProcess
   try {
-    child = spawn(cmd, args, { detached: false, stdio: ['ignore', fd, fd] })
+    child = spawn(cmd, args, { detached: false, stdio: ['ignore', fd, fd], ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}), ...(opts.env !== undefined ? { env: opts.env } : {}) })
   } finally {
     closeSync(fd)
   }

@@ -1,38 +1,39 @@
 /**
- * The Strimzi Kafka Bridge, the peer gateway of the benchmark, as a process on 127.0.0.1 (its jars and why
- * they are missing here: strimzi-jars.ts), and the produce request its API takes:
+ * The Strimzi Kafka Bridge, the peer gateway of the benchmark, as a process on 127.0.0.1 (where its jars
+ * and Java come from: strimzi-jars.ts), and the produce request its API takes:
  *   POST /topics/{topic}
  *   Content-Type: application/vnd.kafka.json.v2+json
  *   {"records":[{"value":<any JSON>}, ...]}            (optional "key", "partition", "headers")
  * answers 200 with {"offsets":[{"partition":p,"offset":o} | {"error_code":..,"message":..}]}.
+ * Readiness and health are on a management port of their own (`GET /ready`), as in 1.x.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describeExit, hasExited, spawnToLog, stopChild } from './child.js'
-import { keepDirOnExit, removeDirOnExit } from './cleanup.js'
-import { freePort } from './free-port.js'
+import { spawnToLog } from './child.js'
+import { removeDirOnExit } from './cleanup.js'
+import { freePorts } from './free-port.js'
+import { stopAndRemove, waitHttpReady } from './http-child.js'
 import { classpath, jvmFlags } from './java.js'
-import { ensureStrimziBridgeJars, strimziCacheDir, STRIMZI_BRIDGE_VERSION, type StrimziJarsOptions } from './strimzi-jars.js'
-import { fileTail, readIfExists } from './text.js'
-import { waitReady } from './wait.js'
 
 const STRIMZI_MAIN_CLASS = 'io.strimzi.kafka.bridge.Application'
 /** Content type of the bridge's JSON embedded format (record values are JSON). */
 const STRIMZI_JSON_CONTENT_TYPE = 'application/vnd.kafka.json.v2+json'
-const READY_TIMEOUT_MS = 60_000
+const READY_TIMEOUT_MS = 90_000
 const STOP_TIMEOUT_MS = 10_000
 
-export interface StartStrimziBridgeOptions extends StrimziJarsOptions {
+export interface StartStrimziBridgeOptions {
   /** Kafka bootstrap list, e.g. "127.0.0.1:9092". */
   bootstrap: string
-  /** HTTP port (default: a free one). */
-  port?: number
+  /** The bridge's jars (STRIMZI_BRIDGE_LIBS) and the java to run them (JAVA21), as probeStrimziBridge() found them. */
+  libsDir: string
+  java: string
+  version: string
   /** JVM heap in MiB (default 512). */
   heapMb?: number
   /** Producer settings, written as `kafka.producer.<key>` (default acks=1, as in the bridge's own sample config). */
   producerProps?: Record<string, string | number>
-  /** Readiness bound in ms (default 60000). */
+  /** Readiness bound in ms (default 90000: a JVM start on a loaded 2-core machine takes 30 s). */
   readyTimeoutMs?: number
 }
 
@@ -47,7 +48,8 @@ export interface StrimziBridge {
   stop (): Promise<void>
 }
 
-const LOG4J2 = `# Written by scripts/lib/launch/strimzi-bridge.ts: WARN and above, plus the bridge's start lines.
+/** WARN and above, plus the bridge's start lines: the stock config logs two INFO lines per request. */
+const LOG4J2 = `# Written by scripts/lib/launch/strimzi-bridge.ts
 name = BenchBridge
 appender.console.type = Console
 appender.console.name = STDOUT
@@ -60,15 +62,15 @@ logger.bridge.level = INFO
 `
 
 /** The bridge's application.properties for one run. */
-function strimziBridgeProperties (bootstrap: string, port: number, producerProps: Record<string, string | number> = {}): string {
+function strimziBridgeProperties (bootstrap: string, ports: { http: number, management: number }, producerProps: Record<string, string | number> = {}): string {
   const props: Record<string, string> = {
     'bridge.id': 'kafka-http-gateway-bench',
     'kafka.bootstrap.servers': bootstrap,
     'kafka.producer.acks': '1',
     'kafka.consumer.auto.offset.reset': 'earliest',
-    'http.enabled': 'true',
     'http.host': '127.0.0.1',
-    'http.port': String(port),
+    'http.port': String(ports.http),
+    'http.management.port': String(ports.management),
     'http.cors.enabled': 'false',
     'http.consumer.enabled': 'true',
     'http.producer.enabled': 'true'
@@ -77,63 +79,27 @@ function strimziBridgeProperties (bootstrap: string, port: number, producerProps
   return Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n'
 }
 
-/** Writes the bridge's log4j2 config (once per version) and this run's properties; returns their paths. */
-function writeConfig (version: string, runDir: string, opts: StartStrimziBridgeOptions, port: number): { log4j: string, configFile: string } {
-  const cache = strimziCacheDir(version)
-  mkdirSync(cache, { recursive: true })
-  const log4j = join(cache, 'log4j2.properties')
-  if (readIfExists(log4j) !== LOG4J2) writeFileSync(log4j, LOG4J2)
-  const configFile = join(runDir, 'application.properties')
-  writeFileSync(configFile, strimziBridgeProperties(opts.bootstrap, port, opts.producerProps))
-  return { log4j, configFile }
-}
-
-/**
- * Starts the bridge on 127.0.0.1 and resolves once `GET /ready` answers 2xx.
- * Throws StrimziBridgeUnavailableError when the jars cannot be had (the case on these machines).
- */
+/** Starts the bridge on 127.0.0.1 and resolves once `GET /ready` on its management port answers 2xx. */
 export async function startStrimziBridge (opts: StartStrimziBridgeOptions): Promise<StrimziBridge> {
-  const version = opts.version ?? STRIMZI_BRIDGE_VERSION
-  const libs = await ensureStrimziBridgeJars(opts)
-  const port = opts.port ?? await freePort()
+  const [http = 0, management = 0] = await freePorts(2)
   const runDir = mkdtempSync(join(tmpdir(), 'strimzi-bridge-'))
   removeDirOnExit(runDir)
-  const { log4j, configFile } = writeConfig(version, runDir, opts, port)
+  const log4j = join(runDir, 'log4j2.properties')
+  writeFileSync(log4j, LOG4J2)
+  const configFile = join(runDir, 'application.properties')
+  writeFileSync(configFile, strimziBridgeProperties(opts.bootstrap, { http, management }, opts.producerProps))
   const logFile = join(runDir, 'bridge.log')
-  const child = spawnToLog('java', [
+  const child = spawnToLog(opts.java, [
     ...jvmFlags(opts.heapMb ?? 512), '-Djava.security.egd=file:/dev/./urandom',
     `-Dvertx.cacheDirBase=${join(runDir, 'vertx-cache')}`,
     `-Dlog4j2.configurationFile=file:${log4j}`,
-    ...classpath(libs), STRIMZI_MAIN_CLASS, '--config-file', configFile
+    ...classpath(opts.libsDir), STRIMZI_MAIN_CLASS, '--config-file', configFile
   ], { name: 'strimzi-bridge', logFile, dir: runDir })
 
-  const url = `http://127.0.0.1:${String(port)}`
-  const stop = async (): Promise<void> => {
-    await stopChild(child, 'SIGTERM', STOP_TIMEOUT_MS)
-    rmSync(runDir, { recursive: true, force: true })
-    keepDirOnExit(runDir)
-  }
-  try {
-    await waitReady({
-      what: 'Strimzi bridge',
-      gone: () => hasExited(child) ? describeExit({ code: child.exitCode, signal: child.signalCode }) : undefined,
-      probe: async () => {
-        try {
-          const res = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(2000) })
-          return (res.status >= 200 && res.status < 300) || `GET /ready answered ${res.status}`
-        } catch (err) {
-          return err instanceof Error ? err.message : String(err)
-        }
-      },
-      timeoutMs: opts.readyTimeoutMs ?? READY_TIMEOUT_MS,
-      everyMs: 250,
-      details: () => fileTail(logFile)
-    })
-  } catch (err) {
-    await stop()
-    throw err
-  }
-  return { url, version, pid: child.pid, logFile, stop }
+  const stop = stopAndRemove(child, runDir, STOP_TIMEOUT_MS)
+  const ready = { what: 'Strimzi bridge', url: `http://127.0.0.1:${management}/ready`, timeoutMs: opts.readyTimeoutMs ?? READY_TIMEOUT_MS, logFile }
+  await waitHttpReady(child, { ...ready, ready: status => status >= 200 && status < 300 }, stop)
+  return { url: `http://127.0.0.1:${http}`, version: opts.version, pid: child.pid, logFile, stop }
 }
 
 export interface StrimziRecord {
