@@ -35,11 +35,8 @@ export async function deliverInSequence<T> (p: ReplaceableProducer, from: Genera
     gen.tail = new Promise<void>(resolve => { release = resolve })
     await previous
     try {
-      if (gen.retired) {
-        gen = await settled(p)
-        continue
-      }
-      if (gen.poisoned) await replace(p, gen, 'a failed send\'s producer id must not be used again')
+      // a poisoned producer is replaced (or the send fails) before anything is sent on it
+      if (gen.poisoned && !gen.retired) await replace(p, gen, 'a failed send\'s producer id must not be used again')
       if (gen.retired) {
         gen = await settled(p)
         continue

@@ -26,7 +26,7 @@ export const RAW_PREVIEW_BYTES = 4096
 
 const OPTIONAL_STRINGS = ['memberId', 'leaderId', 'groupProtocol'] as const
 
-function isObject (v: unknown): v is Record<string, unknown> {
+export function isObject (v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 

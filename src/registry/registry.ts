@@ -12,7 +12,7 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { RegistryEntry, RegistryGroupEntry, RegistryKeys } from './keys.js'
-import { parseEntry, WHOLE_FIELD, type Unreadable } from './entry-shape.js'
+import { isObject, parseEntry, WHOLE_FIELD, type Unreadable } from './entry-shape.js'
 import { aliveAmong } from './liveness.js'
 import { luaScript } from './scripts.js'
 
@@ -120,10 +120,6 @@ function sortedParts (parts: TopicPart[]): TopicPart[] {
   return parts
     .filter(p => p.partitions.length > 0)
     .map(p => ({ ...p, partitions: [...new Set(p.partitions)].sort((a, b) => a - b) }))
-}
-
-function isObject (v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
 /** Keeps what matches `groupId` and `topic`; the top-level fields then describe the matching group. */

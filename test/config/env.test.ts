@@ -1,15 +1,7 @@
 import t from 'tap'
-import { ConfigError, loadConfig } from '../../src/config/env.js'
+import { loadConfig } from '../../src/config/env.js'
+import { configProblems as problems } from '../helpers/config.js'
 
-function problems (env: Record<string, string>): string[] {
-  try {
-    loadConfig(env)
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems
-    throw err
-  }
-  return []
-}
 
 t.test('defaults', async t => {
   const c = loadConfig({})

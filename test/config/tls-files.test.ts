@@ -6,20 +6,12 @@
  */
 import t from 'tap'
 import { rootCertificates } from 'node:tls'
-import { ConfigError, loadConfig } from '../../src/config/env.js'
+import { loadConfig } from '../../src/config/env.js'
+import { configProblems as problems } from '../helpers/config.js'
 import { webhookTlsOptions } from '../../src/config/tls-files.js'
 import { spawnGateway } from '../../scripts/lib/launch/gateway.js'
 import { makePki } from '../helpers/certs.js'
 
-function problems (env: Record<string, string>): string[] {
-  try {
-    loadConfig(env)
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems
-    throw err
-  }
-  return []
-}
 
 t.test('webhook TLS files', async t => {
   const pki = await makePki(t)

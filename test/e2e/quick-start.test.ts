@@ -4,12 +4,12 @@
  */
 import { execFile, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { freePort } from '../../scripts/lib/launch/free-port.js'
 import { waitFor } from '../helpers/build.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -19,14 +19,6 @@ export function quickStartLines (readme: string): string[] {
   const section = readme.split('\n## Quick start')[1] ?? ''
   const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? ''
   return block.split('\n').map(l => l.replace(/\s+#.*$/, '').trim()).filter(l => l !== '')
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>(resolve => server.close(() => resolve()))
-  return port
 }
 
 t.setTimeout(420_000)

@@ -1,7 +1,7 @@
 /** PRODUCE_IDEMPOTENT (default on): acks -1 records are written by Kafka's idempotent producer; acks 0/1 by a plain one. */
 import t from 'tap'
 import { build, uniqueName } from '../helpers/build.js'
-import { createTopic, readRecords } from '../produce/helpers.js'
+import { createTopic, readRecords } from './helpers.js'
 
 t.test('by default acks -1 goes through the idempotent producer (a producer id on the batch); acks 1 and 0 still work, through a plain producer', async t => {
   const app = await build(t)
