@@ -35,6 +35,15 @@ export function kafkaErrorType (err: unknown): string | undefined {
   return undefined
 }
 
+/** Kafka refused the gateway's own SASL credentials: a dependency failure (503), not the caller's fault. */
+const SASL_TYPES = new Set(['SASL_AUTHENTICATION_FAILED', 'ILLEGAL_SASL_STATE', 'UNSUPPORTED_SASL_MECHANISM'])
+
+export function isSaslRefusal (err: unknown): boolean {
+  // kafkajs' wrappers copy the message, not the name: "SASL <mechanism> authentication failed: ..."
+  return chain(err).some(e => str(e.name) === 'KafkaJSSASLAuthenticationError' || SASL_TYPES.has(str(e.type)) ||
+    /^SASL \S+(?: \S+)? authentication failed/.test(str(e.message)))
+}
+
 const TIMEOUT_NAMES = new Set(['KafkaJSRequestTimeoutError', 'KafkaJSTimeout', 'KafkaJSLockTimeout'])
 
 /** Whether Kafka, or kafkajs waiting for it, timed out. */
@@ -55,6 +64,10 @@ export function mapKafkaError (err: unknown, ctx: MapContext = {}): AppError {
   const topics = ctx.topics !== undefined && ctx.topics.length > 0 ? ` (topic ${ctx.topics.map(t => `"${t}"`).join(', ')})` : ''
   const detail = (rule: string, message: string): { details: Array<{ rule: string, message: string }> } => ({ details: [{ rule, message }] })
 
+  if (isSaslRefusal(err)) {
+    return new AppError(503, 'GW_KAFKA_UNAVAILABLE', `Kafka refused the gateway's SASL credentials (KAFKA_SASL_*)${topics}: ${str(links[0]?.message)}`,
+      { cause: err, retryAfterSeconds: 1, ...detail('kafkaSaslAuthentication', str(links[0]?.message)) })
+  }
   if (isKafkaTimeout(err)) {
     return new AppError(504, 'GW_KAFKA_TIMEOUT', `Kafka did not answer in time${topics}; the records may or may not have been written`,
       { cause: err, retriable: true, ...detail('kafkaTimeout', str(links[0]?.message)) })

@@ -9,7 +9,7 @@ const { createErrorFromCode } = createRequire(import.meta.url)('kafkajs/src/prot
 type ErrorClass = new (...args: unknown[]) => Error
 const {
   KafkaJSConnectionError, KafkaJSConnectionClosedError, KafkaJSError, KafkaJSNonRetriableError,
-  KafkaJSNumberOfRetriesExceeded, KafkaJSRequestTimeoutError, KafkaJSLockTimeout
+  KafkaJSNumberOfRetriesExceeded, KafkaJSRequestTimeoutError, KafkaJSLockTimeout, KafkaJSSASLAuthenticationError
 } = createRequire(import.meta.url)('kafkajs') as Record<string, ErrorClass>
 
 const retried = (e: Error): Error => new KafkaJSNumberOfRetriesExceeded(e, { retryCount: 3, retryTime: 1000 })
@@ -34,6 +34,8 @@ t.test('kafkajs failures map to the gateway error model', async t => {
     ['TOPIC_AUTHORIZATION_FAILED', createErrorFromCode(29), 403, 'GW_KAFKA_REJECTED'],
     ['INVALID_RECORD', createErrorFromCode(87), 422, 'GW_KAFKA_REJECTED'],
     ['CORRUPT_MESSAGE', createErrorFromCode(2), 422, 'GW_KAFKA_REJECTED'],
+    ['SASL refused (the gateway\'s own credentials)', new KafkaJSNonRetriableError(new KafkaJSSASLAuthenticationError('SASL SCRAM SHA512 authentication failed: Authentication failed')), 503, 'GW_KAFKA_UNAVAILABLE', /SASL/],
+    ['SASL_AUTHENTICATION_FAILED', createErrorFromCode(58), 503, 'GW_KAFKA_UNAVAILABLE'],
     ['another broker error', createErrorFromCode(45), 502, 'GW_KAFKA_REJECTED'],
     ['a kafkajs client error', new KafkaJSNonRetriableError('Invalid message without value'), 502, 'GW_KAFKA_REJECTED'],
     ['not a Kafka error at all', new TypeError('boom'), 500, 'GW_INTERNAL']

@@ -62,8 +62,10 @@ t.test('a broker requiring SASL_SSL', async t => {
         t.match(body, { status: 'unavailable', failed: ['kafka'], checks: { kafka: { status: 'fail', error: refusal } } })
       }
       const post = await fetch(`${g.url}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ topic: 'any', messages: [{ value: 1 }] }) })
-      t.ok(post.status >= 500, `POST /messages fails (${post.status})`)
-      t.match(await post.text(), refusal, 'naming the refusal')
+      t.equal(post.status, 503, 'a dependency failure: 503, as when Kafka is down')
+      const text = await post.text()
+      t.match(text, refusal, 'naming the refusal')
+      t.match(JSON.parse(text), { code: 'GW_KAFKA_UNAVAILABLE' }, 'in the error model')
       t.ok(g.isRunning(), 'still running')
       t.equal(g.starts, 1, 'never restarted')
     })
