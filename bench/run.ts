@@ -5,7 +5,7 @@
  *   npm run bench                                                        # full run (3 × 30 s per row...)
  *   BENCH_DURATION=5 BENCH_REPS=1 BENCH_DELIVERY_MESSAGES=20000 npm run bench   # smoke run
  *
- * Sections (BENCH_ONLY=produce-single,produce-batch,delivery,latency,memory to run some):
+ * Sections (BENCH_ONLY=produce-single,produce-batch,delivery,latency,memory to run some; memory-soak only when named):
  * 1. produce-single: 1 KiB single-message POST /messages, 64 connections — beside kafkajs and
  *    @platformatic/kafka sends, 64 in flight, the Strimzi bridge and kafka-hooks' produce route.
  * 2. produce-batch: 100 messages per POST, 64 connections — beside kafkajs sendBatch and @platformatic/kafka
@@ -16,6 +16,7 @@
  *    pull consumer.
  * 4. latency: produce-ack → webhook-received percentiles at 50% of the delivery maximum.
  * 5. memory: gateway RSS at idle, under produce-single load (peak), with 50 and with 500 consumer groups.
+ * 6. memory-soak (BENCH_ONLY=memory-soak): RSS and heap growth over BENCH_SOAK_SECONDS (600) of produce-single load.
  * The peers (Strimzi bridge, kafka-hooks, @platformatic/kafka) are installed outside the project and found
  * through the environment (bench/README.md); a missing one makes its rows read `not run: <why>`.
  * Each measured row: warm-up first (excluded), BENCH_REPS repetitions interleaved across contenders, median reported.
@@ -34,6 +35,7 @@ import { CONNECTIONS, DURATION_S, MESSAGE_BYTES, MODE, PARTITIONS, WARMUP_S } fr
 import { closeBench, launchGateway, openBench, startBridge, type Bench } from './rows/context.js'
 import { deliveryRows } from './rows/delivery.js'
 import { memoryRows } from './rows/memory.js'
+import { memorySoakRow } from './rows/memory-soak.js'
 import { peerLines } from './lib/peers.js'
 import { latencyRow } from './rows/latency.js'
 import { produceBatchRow } from './rows/produce-batch.js'
@@ -100,6 +102,7 @@ async function main (): Promise<void> {
     b.gateway = undefined
   }
   await section('memory', sectionSeconds, () => memoryRows(b))
+  await section('memory-soak', sectionSeconds, () => memorySoakRow(b))
   writeResults(b, { startedAt, loadStart, sectionSeconds, buildTypeErrors })
 }
 

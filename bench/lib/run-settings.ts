@@ -19,9 +19,14 @@ export const APACHE_WARMUP_RECORDS = envInt('BENCH_APACHE_WARMUP_RECORDS', 100_0
 export const SKIP_BUILD = process.env.BENCH_SKIP_BUILD === '1'
 export const CPU_PROF_DIR = process.env.BENCH_CPU_PROF ?? ''
 export const SECTIONS = ['produce-single', 'produce-batch', 'delivery', 'latency', 'memory'] as const
-export type Section = typeof SECTIONS[number]
+/** Sections only BENCH_ONLY runs: not part of a full run. */
+export const EXTRA_SECTIONS = ['memory-soak'] as const
+export type Section = typeof SECTIONS[number] | typeof EXTRA_SECTIONS[number]
+const KNOWN: readonly string[] = [...SECTIONS, ...EXTRA_SECTIONS]
 export const ONLY = new Set((process.env.BENCH_ONLY ?? SECTIONS.join(',')).split(',').map(s => s.trim()).filter(s => s !== ''))
-for (const s of ONLY) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`BENCH_ONLY: unknown section "${s}" (known: ${SECTIONS.join(', ')})`)
+for (const s of ONLY) if (!KNOWN.includes(s)) throw new Error(`BENCH_ONLY: unknown section "${s}" (known: ${KNOWN.join(', ')})`)
+/** How long memory-soak loads the gateway. */
+export const SOAK_S = envInt('BENCH_SOAK_SECONDS', 600)
 export const runs = (s: Section): boolean => ONLY.has(s)
 
 /** RSS targets (issue 14) with GROUPS and with GROUPS_MANY groups defined. */
