@@ -49,7 +49,7 @@ export async function runChaosSoak (stamp: () => string): Promise<number> {
       ...size,
       seconds,
       setupMs: outcome.setupMs,
-      note: '3 brokers (replication 3, min.insync.replicas 2, acks -1), Redis, 2 gateway processes (node --import tsx src/server.ts) in one round-robin group with concurrency = partitions, webhook on node:http behind a loopback delay proxy (3 s per-attempt timeout); every 97th id (id % 97 == 13) is refused with 422 and must be dead-lettered'
+      note: '3 brokers (replication 3, min.insync.replicas 2, acks -1), Redis, 2 gateway processes (node --import tsx src/server.ts) in one round-robin group with concurrency = partitions, webhook on node:http behind a loopback delay proxy (10 s per-attempt timeout); every 97th id (id % 97 == 13) is refused with 422 and must be dead-lettered'
     },
     row: resultRow(v),
     table,
