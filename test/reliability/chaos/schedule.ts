@@ -2,7 +2,7 @@
  * The chaos soak's fault schedule (issue 16, item 5), pure and seeded: which fault starts when, for how
  * long it is held (the faults that are a window: a webhook outage, a flaky webhook, Redis down, network
  * delay) and which instance or broker it hits. Faults are drawn from a shuffled bag of all nine, refilled
- * when empty, so every fault comes up once before any comes up twice. Faults never overlap: the runner
+ * when empty: steps 1–9 are the nine in some order, 10–18 again, and so on. Faults never overlap: the runner
  * starts one only after the previous has healed, so `atMs` is the earliest start.
  */
 import { seededRandom } from '../random.js'
