@@ -13,24 +13,24 @@
  * output there, <clientId>.log). The scenarios that do not restart
  * infrastructure run on a broker and a Redis this script starts; the others start their own.
  * Exits 1 when any invariant broke (lost, skipped, out of order, duplicates above the bound...).
+ *
+ *   npm run soak -- --chaos
+ *   SOAK_SECONDS=1800 npm run soak -- --chaos
+ *
+ * --chaos: one long run with random faults on a seeded schedule instead (scripts/lib/soak-chaos.ts);
+ * writes bench/results/chaos.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { startKafka, type KafkaCluster } from './lib/launch/kafka.js'
 import { startRedis, type LocalRedis } from './lib/launch/redis.js'
+import { runChaosSoak } from './lib/soak-chaos.js'
+import { machine, positive } from './lib/soak-env.js'
 import { markdownTable, resultRow, summary, type Verdict } from '../test/reliability/report.js'
 import { SCENARIOS, SCENARIO_NAMES, type ScenarioName } from '../test/reliability/scenarios.js'
 import { soakSize } from '../test/reliability/sizes.js'
 
 const RESULTS = fileURLToPath(new URL('../bench/results/reliability.json', import.meta.url))
-
-function positive (name: string, fallback: number): number {
-  const v = process.env[name]
-  const n = v === undefined || v === '' ? fallback : Number(v)
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer (got "${v}")`)
-  return n
-}
 
 function scenarioList (): ScenarioName[] {
   const raw = process.env.SOAK_SCENARIOS
@@ -92,13 +92,7 @@ async function main (): Promise<number> {
   writeFileSync(RESULTS, JSON.stringify({
     benchmark: 'reliability-soak',
     date: new Date().toISOString(),
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
-      memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-      node: process.version,
-      loadavg: loadavg().map(l => Math.round(l * 100) / 100)
-    },
+    machine: machine(),
     setup: { ...size, scenarios: names, note: 'each scenario: gateway processes (node --import tsx src/server.ts), a round-robin group with concurrency = partitions, webhook on node:http; every 97th id (id % 97 == 13) is refused with 422 and must be dead-lettered' },
     rows: verdicts.map(resultRow),
     table,
@@ -111,7 +105,8 @@ async function main (): Promise<number> {
   return failed.length === 0 ? 0 : 1
 }
 
-const code = await main().catch((err: unknown) => {
+const chaos = process.argv.slice(2).includes('--chaos')
+const code = await (chaos ? runChaosSoak(stamp) : main()).catch((err: unknown) => {
   console.error(err)
   return 1
 })

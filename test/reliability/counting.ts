@@ -61,8 +61,10 @@ export async function runCounting (opts: CountingOptions): Promise<Verdict> {
     for (const tr of opts.triggers ?? []) {
       const acceptedAt = Math.ceil((tr.when.accepted ?? 0) * count)
       const handledAt = Math.ceil((tr.when.handled ?? 0) * count)
-      await waitUntil(`trigger "${tr.name}" (accepted ≥ ${acceptedAt}, handled ≥ ${handledAt})`,
-        () => producer.accepted >= acceptedAt && opts.receiver.handledIds() >= handledAt, opts.drainTimeoutMs, 20)
+      const afterMs = tr.when.afterMs ?? 0
+      await waitUntil(`trigger "${tr.name}" (accepted ≥ ${acceptedAt}, handled ≥ ${handledAt}, ${afterMs} ms)`,
+        () => producer.accepted >= acceptedAt && opts.receiver.handledIds() >= handledAt && performance.now() - started >= afterMs,
+        opts.drainTimeoutMs + afterMs, 20)
       const f: FaultEvent = { name: tr.name, kind: tr.kind, start: performance.now(), end: Number.NaN, windowEnd: Number.NaN, writeWindowEnd: Number.NaN }
       log(`fault "${tr.name}" at accepted=${producer.accepted} handled=${opts.receiver.handledIds()}`)
       try {

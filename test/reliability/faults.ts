@@ -78,8 +78,11 @@ export interface TriggerContext {
 export interface Trigger {
   name: string
   kind: FaultEvent['kind']
-  /** Fires once this fraction of the messages is accepted / handled by the receiver. */
-  when: { accepted?: number, handled?: number }
+  /**
+   * Fires once this fraction of the messages is accepted / handled by the receiver, and at least `afterMs`
+   * after production started (the chaos soak's schedule).
+   */
+  when: { accepted?: number, handled?: number, afterMs?: number }
   /**
    * Injects the fault; resolves once the system is seen to have recovered (the end of the fault), optionally
    * with narrower windows: after `windowEnd` no consumer generation can end because of the fault (e.g. just

@@ -165,3 +165,12 @@ export async function coordinatorNode (brokers: string): Promise<number> {
     return leader
   })
 }
+
+/** Waits until every partition of every topic has a leader and its whole replica set in sync (a restarted broker caught up). */
+export async function waitIsrComplete (brokers: string, timeoutMs = 180_000): Promise<number> {
+  return await withAdmin(brokers, async admin => await waitUntil('every replica back in sync', async () => {
+    const { topics } = await admin.fetchTopicMetadata()
+    const parts = topics.flatMap(t => t.partitions)
+    return parts.length > 0 && parts.every(p => p.leader >= 0 && p.isr.length === p.replicas.length) ? performance.now() : undefined
+  }, timeoutMs, 200))
+}

@@ -129,6 +129,8 @@ interface StageOptions {
   instances: number
   topic?: Partial<TopicOptions>
   webhookTimeoutMs?: number
+  /** The webhook URL the group gets for the receiver's (default: the receiver's own; the chaos soak puts a proxy between). */
+  webhookUrl?: (receiverUrl: string) => Promise<string>
 }
 
 export async function stage (cleanup: Cleanup, size: ScenarioSize, opts: StageOptions, log: Log): Promise<Stage> {
@@ -159,7 +161,8 @@ export async function stage (cleanup: Cleanup, size: ScenarioSize, opts: StageOp
     gateways.push(gw)
   }
   const first = gateways[0] as GatewayProcess
-  await defineGroup(first.url, groupId, topic, receiver.url, size, opts.webhookTimeoutMs ?? 10_000)
+  const webhook = opts.webhookUrl === undefined ? receiver.url : await opts.webhookUrl(receiver.url)
+  await defineGroup(first.url, groupId, topic, webhook, size, opts.webhookTimeoutMs ?? 10_000)
   const split = await waitGroupRunning(first.url, groupId, topic, size.partitions, gateways.map(g => g.clientId))
   log(`group ${groupId} running: ${JSON.stringify(split)}`)
   return { brokers: opts.brokers, topic, groupId, deadLetterTopic, registryKey, receiver, gateways }
