@@ -1,12 +1,12 @@
 /**
  * Server-sent events over a hijacked Fastify reply: the framing (`id:`, `event:`, `data:` lines), heartbeat
- * comments, and the socket's backpressure (`write` false → wait for `drain`). Fastify's onSend hooks do not
+ * comments, and backpressure (past STREAM_BUFFER_BYTES held → wait for `drain`). Fastify's onSend hooks do not
  * run for a hijacked reply, so the headers they add (x-request-id) are written here.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 
 export interface SseWriter {
-  /** Writes one event; false when the socket buffer is full (the caller waits for `drained()`). */
+  /** Writes one event; false when the stream holds STREAM_BUFFER_BYTES or more (the caller waits for `drained()`). */
   event (id: string, event: string, data: string): boolean
   /** Resolves once the buffer is written out (or the stream closed). */
   drained (): Promise<void>
@@ -16,6 +16,13 @@ export interface SseWriter {
   /** Runs `fn` once when the stream ends, whoever ended it (the client, the gateway, a failure). */
   onClose (fn: () => void): void
 }
+
+/**
+ * How much a stream may hold for a slow client before its partitions pause. `write()` says false past the
+ * socket's 16 KiB high-water mark, which one large record passes while the kernel takes it at once:
+ * pausing there would refetch after every record.
+ */
+export const STREAM_BUFFER_BYTES = 1024 * 1024
 
 /** Client reconnect delay sent with `retry:`: the stream is cheap to resume. */
 const RETRY_MS = 1000
@@ -50,10 +57,11 @@ export function openSse (request: FastifyRequest, reply: FastifyReply, heartbeat
   return {
     event (id, event, data) {
       if (closed) return true
-      return res.write(`id: ${id}\nevent: ${event}\n${dataLines(data)}\n`)
+      res.write(`id: ${id}\nevent: ${event}\n${dataLines(data)}\n`)
+      return res.writableLength < STREAM_BUFFER_BYTES
     },
     async drained () {
-      if (closed || !res.writableNeedDrain) return
+      if (closed || res.writableLength < STREAM_BUFFER_BYTES) return
       await new Promise<void>(resolve => {
         const done = (): void => { res.off('drain', done); res.off('close', done); resolve() }
         res.on('drain', done)
