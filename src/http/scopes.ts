@@ -58,6 +58,8 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteScope>> = {
   'POST /topics': { scope: 'admin', bodyTopics: body => namedTopic('body/name', record(body).name) },
   'GET /topics/:topic': { scope: 'consume', paramTopic: true },
   'GET /topics/:topic/events': { scope: 'consume', paramTopic: true },
+  'POST /topics/:topic': { scope: 'produce', paramTopic: true },
+  [`POST ${TOPIC_PARTITION}`]: { scope: 'produce', paramTopic: true },
   'DELETE /topics/:topic': { scope: 'admin', paramTopic: true },
   [`GET ${TOPIC_PARTITION}/offsets`]: { scope: 'consume', paramTopic: true },
   [`GET ${TOPIC_PARTITION}/records`]: { scope: 'consume', paramTopic: true }

@@ -3,6 +3,7 @@ import type { ConsumerService } from '../consumers/service.js'
 import type { ProduceService } from '../produce/service.js'
 import type { SseService } from '../sse/service.js'
 import type { TopicService } from '../topics/service.js'
+import confluentProduceRoutes from './confluent-produce.js'
 import consumerGroupRoutes from './consumer-groups.js'
 import consumerRoutes from './consumers.js'
 import groupEventRoutes from './group-events.js'
@@ -31,5 +32,6 @@ export async function registerRoutes (app: FastifyInstance, services: RouteServi
   await app.register(topicRoutes, { topics: services.topics })
   await app.register(topicPartitionRoutes, { topics: services.topics })
   await app.register(topicEventRoutes, { sse: services.sse })
+  await app.register(confluentProduceRoutes, { produce: services.produce })
   await app.register(groupEventRoutes, { sse: services.sse })
 }
