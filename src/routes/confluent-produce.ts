@@ -66,12 +66,14 @@ const confluentProduceRoutes: FastifyPluginAsyncTypebox<ConfluentProduceRoutesOp
     return reply.code(out.status).type(CONFLUENT_V2).send(out.body)
   })
 
+  // documented media types (the OpenAPI generator reads these two)
+  const media = { consumes: ['application/vnd.kafka.json.v2+json', 'application/vnd.kafka.binary.v2+json', 'application/vnd.kafka.v2+json'], produces: [CONFLUENT_V2] }
   const headers = Type.Object({
     'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$', description: 'As for POST /messages: a retry with the same key and body is answered from the first answer' }))
   })
 
   app.post('/topics/:topic', {
-    schema: { tags: ['confluent-v2'], summary: 'Produce records (Confluent REST Proxy v2)', description: DESCRIPTION, params: TopicParams, headers, body: body(true), response: { 200: ConfluentProduced, ...errors } }
+    schema: { ...media, tags: ['confluent-v2'], summary: 'Produce records (Confluent REST Proxy v2)', description: DESCRIPTION, params: TopicParams, headers, body: body(true), response: { 200: ConfluentProduced, ...errors } }
   }, async (request, reply) => {
     const idempotencyKey = request.headers['idempotency-key']
     const outcome = await produce.produce(toProduceRequest(request.params.topic, request.body as never, embeddedFormat(request.headers['content-type'])),
@@ -82,6 +84,7 @@ const confluentProduceRoutes: FastifyPluginAsyncTypebox<ConfluentProduceRoutesOp
 
   app.post('/topics/:topic/partitions/:partition', {
     schema: {
+      ...media,
       tags: ['confluent-v2'],
       summary: 'Produce records to one partition (Confluent REST Proxy v2)',
       description: `${DESCRIPTION} Records carry no \`partition\` here.`,
