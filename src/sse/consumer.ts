@@ -5,6 +5,7 @@
  * stream: the client reconnects, with its Last-Event-ID, to a fresh consumer.
  */
 import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka } from 'kafkajs'
+import { feedBatches, type Positions } from './feed.js'
 import type { Logger } from 'pino'
 import type { SseWriter } from './writer.js'
 
@@ -25,8 +26,10 @@ export interface StreamConsumerSpec {
   config: ConsumerConfig
   topics: string[]
   fromBeginning: boolean
-  /** The eachBatch handler, given the consumer (to pause, seek and resume its partitions). */
-  eachBatch: (consumer: Consumer) => (payload: EachBatchPayload) => Promise<void>
+  /** Where the stream is (src/sse/feed.ts). */
+  positions: Positions
+  /** After a batch's records were written (group streams commit here). */
+  afterBatch?: (consumer: Consumer, topic: string, partition: number, next: bigint) => Promise<void>
   /** Right after run(): where to start (topic streams seek every partition). */
   started?: (consumer: Consumer) => void
   /** After the disconnect (topic streams delete their group). */
@@ -42,6 +45,17 @@ export interface StreamConsumer {
   stop: () => Promise<void>
 }
 
+function feedOf (spec: StreamConsumerSpec, consumer: Consumer): (payload: EachBatchPayload) => Promise<void> {
+  const { afterBatch } = spec
+  return feedBatches({
+    consumer,
+    writer: spec.writer,
+    logger: spec.logger,
+    positions: spec.positions,
+    ...(afterBatch !== undefined ? { afterBatch: async (topic: string, partition: number, next: bigint) => { await afterBatch(consumer, topic, partition, next) } } : {})
+  })
+}
+
 /** Starts the consumer for `writer`. */
 export function startStreamConsumer (spec: StreamConsumerSpec): StreamConsumer {
   const { writer, logger } = spec
@@ -53,7 +67,7 @@ export function startStreamConsumer (spec: StreamConsumerSpec): StreamConsumer {
   const starting = (async () => {
     await consumer.connect()
     await consumer.subscribe({ topics: spec.topics, fromBeginning: spec.fromBeginning })
-    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: spec.eachBatch(consumer) })
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: feedOf(spec, consumer) })
     spec.started?.(consumer)
   })()
   let stopping: Promise<void> | undefined

@@ -10,7 +10,6 @@ import type { Kafka } from 'kafkajs'
 import type { Logger } from 'pino'
 import { AppError, fieldError } from '../errors.js'
 import { STREAM_CONSUMER, startStreamConsumer, type StreamConsumer } from './consumer.js'
-import { feedBatches } from './feed.js'
 import type { StreamFrom } from './topic-stream.js'
 import type { SseWriter } from './writer.js'
 
@@ -46,20 +45,17 @@ export function streamGroup (deps: GroupStreamDeps, writer: SseWriter, groupId: 
     fromBeginning: from === 'earliest',
     writer,
     logger,
-    eachBatch: consumer => feedBatches({
-      consumer,
-      writer,
-      logger,
-      positions: {
-        next: (topic, partition) => written.get(key(topic, partition)),
-        advance (topic, partition, next) {
-          written.set(key(topic, partition), next)
-          return `${topic}/${partition}/${next}`
-        }
-      },
-      afterBatch: async (topic, partition, next) => {
-        await consumer.commitOffsets([{ topic, partition, offset: next.toString() }])
+    positions: {
+      next: (topic, partition) => written.get(key(topic, partition)),
+      advance (topic, partition, next) {
+        written.set(key(topic, partition), next)
+        return `${topic}/${partition}/${next}`
       }
-    })
+    },
+    // the records are on the socket already: a commit lost to a rebalance is logged, not a reason to end the stream
+    afterBatch: async (consumer, topic, partition, next) => {
+      await consumer.commitOffsets([{ topic, partition, offset: next.toString() }])
+        .catch((err: unknown) => { logger.warn({ err, topic, partition }, 'committing an SSE group stream\'s offsets failed') })
+    }
   })
 }

@@ -12,7 +12,6 @@ import { declaredPartitionAssigner } from '../kafka/partition-assigner.js'
 import type { PartitionOffsets } from '../topics/service.js'
 import { STREAM_CONSUMER, startStreamConsumer, type StreamConsumer } from './consumer.js'
 import { formatCursor, type Cursor } from './cursor.js'
-import { feedBatches } from './feed.js'
 import type { SseWriter } from './writer.js'
 
 export const EVENTS_GROUP_PREFIX = 'kafka-http-gateway.events.'
@@ -68,15 +67,10 @@ export function streamTopic (deps: TopicStreamDeps, writer: SseWriter, topic: st
     fromBeginning: true,
     writer,
     logger,
-    eachBatch: consumer => feedBatches({
-      consumer,
-      writer,
-      logger,
-      positions: {
-        next: (_t, p) => cursor.get(p),
-        advance (_t, p, next) { cursor.set(p, next); return formatCursor(cursor) }
-      }
-    }),
+    positions: {
+      next: (_t, p) => cursor.get(p),
+      advance (_t, p, next) { cursor.set(p, next); return formatCursor(cursor) }
+    },
     started: c => { for (const [partition, offset] of start) c.seek({ topic, partition, offset: offset.toString() }) },
     stopped: async () => {
       // a group that never formed answers GROUP_ID_NOT_FOUND: nothing to delete
