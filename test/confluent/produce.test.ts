@@ -9,7 +9,7 @@ import t, { type Test } from 'tap'
 import kafkajs from 'kafkajs'
 import { uniqueName, waitFor } from '../helpers/build.js'
 import { createTopic, e2eGateway } from '../e2e/helpers/gateway.js'
-import { listening } from '../sse/helpers.js'
+import { listening } from '../sse/helpers/streams.js'
 
 interface Produced { key_schema_id: null, value_schema_id: null, offsets: Array<{ partition: number, offset: number, error_code: null, error: null }> }
 interface KafkaRestTopic { produce: (...args: unknown[]) => void }
@@ -106,4 +106,14 @@ t.test('Confluent-style errors naming the field', async t => {
   }
   const json = await app.inject({ method: 'POST', url: `/topics/${topic}`, headers: { 'content-type': 'application/json' }, payload: '{"records":[{"value":1}]}' })
   t.equal(json.statusCode, 415, 'plain application/json is not a Confluent embedded format')
+})
+
+t.test('API keys: Confluent produce needs the produce scope and the topic in the key\'s globs', async t => {
+  const app = await e2eGateway(t, { env: { API_KEYS: 'reader:consume;writer:produce:confluent-ok-*' } })
+  const post = async (key: string, url: string): Promise<number> => (await app.inject({
+    method: 'POST', url, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/vnd.kafka.binary.v2+json' }, payload: '{"records":[{"value":"AA=="}]}'
+  })).statusCode
+  t.equal(await post('reader', '/topics/confluent-ok-a'), 403, 'a consume-only key')
+  t.equal(await post('writer', '/topics/confluent-other/partitions/0'), 403, 'a topic outside the key\'s globs')
+  t.equal(await post('writer', '/topics/confluent-ok-missing'), 404, 'allowed: on to the produce (an unknown topic)')
 })

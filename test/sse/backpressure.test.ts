@@ -7,7 +7,7 @@ import type { Socket } from 'node:net'
 import t from 'tap'
 import { waitFor } from '../helpers/build.js'
 import { createTopic, e2eGateway } from '../e2e/helpers/gateway.js'
-import { listening, rawStream } from './helpers.js'
+import { listening, rawStream } from './helpers/streams.js'
 
 const RECORDS = 240
 const VALUE_BYTES = 64 * 1024

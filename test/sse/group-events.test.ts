@@ -7,7 +7,7 @@ import t from 'tap'
 import { uniqueName, waitFor } from '../helpers/build.js'
 import { FAST_CONSUMER, createTopic, defineGroup, e2eGateway, postMessages } from '../e2e/helpers/gateway.js'
 import { startHook } from '../e2e/helpers/hook.js'
-import { listening, openStream } from './helpers.js'
+import { listening, openStream } from './helpers/streams.js'
 
 t.test('a group stream commits what it wrote; the next stream of the group goes on from there', async t => {
   const app = await e2eGateway(t)
@@ -57,4 +57,16 @@ t.test('group streams refuse webhook groups, reserved ids, unknown topics and mi
     t.equal(body.code, code, `${url}: ${code}`)
     t.equal(body.details[0]?.field, field, `${url}: names ${field}`)
   }
+})
+
+t.test('API keys: streams need the consume scope, and a topic-limited key only its topics', async t => {
+  const app = await e2eGateway(t, { env: { API_KEYS: 'reader:consume:sse-allowed-*;writer:produce' } })
+  const asKey = async (key: string, url: string): Promise<{ status: number, field: string | undefined }> => {
+    const res = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } })
+    return { status: res.statusCode, field: (res.json() as { details?: Array<{ field?: string }> }).details?.[0]?.field }
+  }
+  const group = uniqueName('sse-scoped')
+  t.same(await asKey('reader', `/consumer-groups/${group}/events?topics=sse-allowed-a,sse-other-b`), { status: 403, field: 'querystring/topics' }, 'a topic outside the key\'s globs')
+  t.same(await asKey('writer', `/consumer-groups/${group}/events?topics=sse-allowed-a`), { status: 403, field: 'header/authorization' }, 'a produce-only key: the missing scope')
+  t.same(await asKey('reader', '/topics/sse-other-c/events'), { status: 403, field: 'params/topic' }, 'the topic stream checks the path topic')
 })

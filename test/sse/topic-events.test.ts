@@ -9,7 +9,7 @@ import kafkajs from 'kafkajs'
 import { waitFor } from '../helpers/build.js'
 import { createTopic, e2eGateway, metricsText, postMessages, sample } from '../e2e/helpers/gateway.js'
 import { EVENTS_GROUP_PREFIX } from '../../src/sse/topic-stream.js'
-import { listening, openStream, rawStream } from './helpers.js'
+import { listening, openStream, rawStream } from './helpers/streams.js'
 
 const streamGroups = async (admin: kafkajs.Admin, clientId: string): Promise<string[]> =>
   (await admin.listGroups()).groups.map(g => g.groupId).filter(g => g.startsWith(`${EVENTS_GROUP_PREFIX}${clientId}.`))

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { EventSource } from 'eventsource'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
-import type { Envelope } from '../e2e/helpers/hook.js'
+import type { Envelope } from '../../e2e/helpers/hook.js'
 
 /** Listens on a loopback port; returns the base URL. */
 export async function listening (app: FastifyInstance): Promise<string> {
