@@ -17,8 +17,9 @@ export const STREAM_CONSUMER: Omit<ConsumerConfig, 'groupId'> = {
   allowAutoTopicCreation: false,
   sessionTimeout: 10_000,
   heartbeatInterval: 3000,
-  // an idle fetch waits this long; a record arriving ends the wait at once
-  maxWaitTimeInMs: 1000
+  // an idle fetch waits this long (a record arriving ends the wait at once); a partition resumed after
+  // backpressure waits for the fetch in flight, so this also bounds that gap
+  maxWaitTimeInMs: 250
 }
 
 export interface StreamConsumerSpec {
