@@ -19,6 +19,7 @@ import kafkaPlugin from './kafka/plugin.js'
 import redisPlugin from './registry/plugin.js'
 import { registerRoutes } from './routes/index.js'
 import { createTopicService } from './topics/service.js'
+import { createSseService, isDefinedGroup } from './sse/service.js'
 import producePlugin from './produce/plugin.js'
 import consumersPlugin from './consumers/plugin.js'
 import { createDeliveryEvents } from './consumers/delivery-events.js'
@@ -100,9 +101,21 @@ export async function buildApp ({ config, logger }: BuildOptions): Promise<Fasti
   })
   await app.register(consumersPlugin, { config, logger: log, deliverer, deliveryEvents, liveness })
   const topics = createTopicService({ getAdmin: () => app.kafka.connectedAdmin(), kafka: app.kafka.kafka, clientId: config.kafka.clientId, logger: log })
-  await registerRoutes(app, { kafka: app.kafka, redis: app.redis, produce: app.produce, consumers: app.consumers, topics })
-  // produce and delivery events, consumer lag and the heartbeat age feed the Prometheus metrics
-  const unwire = wireMetrics(app.metrics, { produce: app.produce, deliveries: deliveryEvents, consumers: app.consumerSupervisor })
+  const sse = createSseService({
+    kafka: app.kafka.kafka,
+    clientId: config.kafka.clientId,
+    getAdmin: () => app.kafka.connectedAdmin(),
+    logger: log,
+    topics,
+    isGroupDefined: groupId => isDefinedGroup(app.consumers, groupId),
+    heartbeatMs: config.sse.heartbeatMs,
+    maxStreams: config.sse.maxStreams
+  })
+  // streams end before Fastify waits for requests in flight (an open stream is one), while Kafka is connected
+  app.addHook('preClose', async () => { await sse.stopAll() })
+  await registerRoutes(app, { kafka: app.kafka, redis: app.redis, produce: app.produce, consumers: app.consumers, topics, sse })
+  // produce and delivery events, consumer lag, the heartbeat age and open streams feed the Prometheus metrics
+  const unwire = wireMetrics(app.metrics, { produce: app.produce, deliveries: deliveryEvents, consumers: app.consumerSupervisor, sse })
   app.addHook('onClose', async () => { unwire() })
   return app
 }

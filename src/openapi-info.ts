@@ -12,9 +12,10 @@ export const openapiInfo: FastifyDynamicSwaggerOptions['openapi'] = {
   },
   tags: [
     { name: 'messages', description: 'Produce records' },
-    { name: 'consumer-groups', description: 'Consumer groups that deliver to webhooks' },
+    { name: 'consumer-groups', description: 'Consumer groups that deliver to webhooks, and committed group event streams' },
     { name: 'consumers', description: 'The Redis consumer registry' },
-    { name: 'topics', description: 'Topics: list, describe, create, delete; partition offsets and records by offset' },
+    { name: 'topics', description: 'Topics: list, describe, create, delete; partition offsets, records by offset, and server-sent event streams' },
+    { name: 'confluent-v2', description: 'Confluent REST Proxy v2 compatible produce' },
     { name: 'health', description: 'Liveness and readiness' },
     { name: 'operations', description: 'Metrics and the API document' }
   ],

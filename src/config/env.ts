@@ -50,6 +50,8 @@ export interface Config {
     tls: WebhookTlsFiles
   }
   metrics: { port: number | undefined }
+  /** Server-sent event streams: heartbeat comment interval, and how many may be open at once. */
+  sse: { heartbeatMs: number, maxStreams: number }
   underPressure: { maxEventLoopDelayMs: number, maxRssBytes: number }
 }
 
@@ -203,6 +205,10 @@ export function loadConfig (env: Env = process.env): Config {
       tls: webhookTls
     },
     metrics: { port: metricsPort },
+    sse: {
+      heartbeatMs: r.int('SSE_HEARTBEAT_MS', 15_000, 100, 300_000),
+      maxStreams: r.int('SSE_MAX_STREAMS', 100, 1, 10_000)
+    },
     underPressure: {
       maxEventLoopDelayMs: r.int('MAX_EVENT_LOOP_DELAY_MS', 1000, 0, 60_000),
       maxRssBytes: r.int('MAX_RSS_BYTES', 0, 0, Number.MAX_SAFE_INTEGER)

@@ -99,14 +99,15 @@ export function installApiKeyAuth (app: FastifyInstance, apiKeys: ApiKey[], opti
       const refused = refusedTopic(who, namedTopic('params/topic', (request.params as Record<string, unknown>).topic))
       if (refused !== undefined) return sendError(reply, refused)
     }
-    if (policy.bodyTopics !== undefined) senders.set(request, who)
+    if (policy.bodyTopics !== undefined || policy.queryTopics !== undefined) senders.set(request, who)
   })
 
   app.addHook('preHandler', async (request) => {
     const who = senders.get(request)
     const policy = routeScope(request)
-    if (who === undefined || policy?.bodyTopics === undefined) return
-    const refused = refusedTopic(who, policy.bodyTopics(request.body))
+    if (who === undefined || policy === undefined) return
+    const named = [...policy.bodyTopics?.(request.body) ?? [], ...policy.queryTopics?.(request.query) ?? []]
+    const refused = refusedTopic(who, named)
     if (refused !== undefined) throw refused
   })
 }

@@ -16,6 +16,8 @@ export interface RouteScope {
   paramTopic?: boolean
   /** Topics in the body: checked once it is validated. */
   bodyTopics?: (body: unknown) => NamedTopic[]
+  /** Topics in the query string: checked once it is validated. */
+  queryTopics?: (query: unknown) => NamedTopic[]
 }
 
 const record = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : {})
@@ -35,6 +37,12 @@ function definitionTopics (body: unknown): NamedTopic[] {
   })
 }
 
+/** `?topics=a,b` (the group event stream). */
+function listedTopics (query: unknown): NamedTopic[] {
+  const topics = record(query).topics
+  return typeof topics === 'string' ? topics.split(',').map(t => t.trim()).filter(t => t !== '').map(topic => ({ field: 'querystring/topics', topic })) : []
+}
+
 const TOPIC_PARTITION = '/topics/:topic/partitions/:partition'
 
 /** `METHOD url` (Fastify's route syntax) → what the route needs. */
@@ -43,11 +51,15 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteScope>> = {
   'POST /consumer-groups': { scope: 'consume', bodyTopics: definitionTopics },
   'GET /consumer-groups': { scope: 'consume' },
   'GET /consumer-groups/:groupId': { scope: 'consume' },
+  'GET /consumer-groups/:groupId/events': { scope: 'consume', queryTopics: listedTopics },
   'GET /consumers': { scope: 'consume' },
   'DELETE /consumers': { scope: 'admin' },
   'GET /topics': { scope: 'consume' },
   'POST /topics': { scope: 'admin', bodyTopics: body => namedTopic('body/name', record(body).name) },
   'GET /topics/:topic': { scope: 'consume', paramTopic: true },
+  'GET /topics/:topic/events': { scope: 'consume', paramTopic: true },
+  'POST /topics/:topic': { scope: 'produce', paramTopic: true },
+  [`POST ${TOPIC_PARTITION}`]: { scope: 'produce', paramTopic: true },
   'DELETE /topics/:topic': { scope: 'admin', paramTopic: true },
   [`GET ${TOPIC_PARTITION}/offsets`]: { scope: 'consume', paramTopic: true },
   [`GET ${TOPIC_PARTITION}/records`]: { scope: 'consume', paramTopic: true }
@@ -65,7 +77,7 @@ export function documentScopes (app: FastifyInstance): void {
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     const policy = methods.map(m => ROUTE_SCOPES[`${m} ${route.url}`]).find(p => p !== undefined)
     if (policy === undefined || route.schema === undefined) return
-    const topics = policy.paramTopic === true || policy.bodyTopics !== undefined ? ' (a key limited to topic globs: one matching every topic the request names)' : ''
+    const topics = policy.paramTopic === true || policy.bodyTopics !== undefined || policy.queryTopics !== undefined ? ' (a key limited to topic globs: one matching every topic the request names)' : ''
     const note = `Needs an API key with the \`${policy.scope}\` scope${topics} (403 GW_FORBIDDEN otherwise).`
     route.schema.description = route.schema.description === undefined ? note : `${route.schema.description}\n\n${note}`
     route.schema.response = { ...(route.schema.response as Record<number, unknown> | undefined), 403: ErrorSchema }

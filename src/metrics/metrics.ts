@@ -6,6 +6,8 @@ export interface MetricsSources {
   consumerLag?: () => Iterable<{ group: string, topic: string, partition: number, lag: number }>
   /** Wall-clock ms of the last registry heartbeat refresh (undefined: none held). */
   heartbeatAt?: () => number | undefined
+  /** Open server-sent event streams by kind (topic, group). */
+  sseStreams?: () => Record<string, number>
 }
 
 /** The gateway's Prometheus metrics, in a registry of its own (no global state: tests run several apps). */
@@ -24,6 +26,7 @@ export interface Metrics {
   retriesPending: Gauge<'group'>
   consumerLag: Gauge<'group' | 'topic' | 'partition'>
   registryHeartbeatAge: Gauge
+  sseStreams: Gauge<'kind'>
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
@@ -67,6 +70,17 @@ export function createMetrics (): Metrics {
         const at = sources.heartbeatAt?.()
         this.reset()
         if (at !== undefined) this.set(Math.max(0, Date.now() - at) / 1000)
+      }
+    }),
+    sseStreams: new Gauge({
+      name: 'gateway_sse_streams',
+      help: 'Server-sent event streams open on this instance (kind: topic or group)',
+      labelNames: ['kind'],
+      registers,
+      collect () {
+        const counts = sources.sseStreams?.()
+        if (counts === undefined) return
+        for (const [kind, n] of Object.entries(counts)) this.set({ kind }, n)
       }
     })
   }

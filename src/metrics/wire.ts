@@ -84,7 +84,7 @@ export function deliveryMetrics (metrics: Metrics): (e: DeliveryEvent) => void {
 }
 
 /** Subscribes the metrics to every source; returns the removal of the subscriptions. */
-export function wireMetrics (metrics: Metrics, { produce, deliveries, consumers }: { produce?: ProduceSource, deliveries?: DeliverySource, consumers?: ConsumerSource }): () => void {
+export function wireMetrics (metrics: Metrics, { produce, deliveries, consumers, sse }: { produce?: ProduceSource, deliveries?: DeliverySource, consumers?: ConsumerSource, sse?: { counts: () => Record<string, number> } }): () => void {
   const offs: Array<() => void> = []
   if (produce !== undefined) offs.push(produce.observe(produceMetrics(metrics)))
   if (deliveries !== undefined) offs.push(deliveries.subscribe(deliveryMetrics(metrics)))
@@ -92,9 +92,11 @@ export function wireMetrics (metrics: Metrics, { produce, deliveries, consumers 
     metrics.sources.consumerLag = () => consumers.lag()
     metrics.sources.heartbeatAt = () => consumers.heartbeatAt()
   }
+  if (sse !== undefined) metrics.sources.sseStreams = () => sse.counts()
   return () => {
     for (const off of offs) off()
     delete metrics.sources.consumerLag
     delete metrics.sources.heartbeatAt
+    delete metrics.sources.sseStreams
   }
 }

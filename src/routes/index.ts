@@ -1,12 +1,16 @@
 import type { FastifyInstance } from 'fastify'
 import type { ConsumerService } from '../consumers/service.js'
 import type { ProduceService } from '../produce/service.js'
+import type { SseService } from '../sse/service.js'
 import type { TopicService } from '../topics/service.js'
+import confluentProduceRoutes from './confluent-produce.js'
 import consumerGroupRoutes from './consumer-groups.js'
 import consumerRoutes from './consumers.js'
+import groupEventRoutes from './group-events.js'
 import healthRoutes, { type HealthRoutesOptions } from './health.js'
 import messageRoutes from './messages.js'
 import openapiRoutes from './openapi.js'
+import topicEventRoutes from './topic-events.js'
 import topicPartitionRoutes from './topic-partitions.js'
 import topicRoutes from './topics.js'
 
@@ -15,6 +19,7 @@ export interface RouteServices extends HealthRoutesOptions {
   produce: ProduceService
   consumers: ConsumerService
   topics: TopicService
+  sse: SseService
 }
 
 /** Every route of the gateway, registered by the app factory once the services exist (imports run routes → services → clients). */
@@ -26,4 +31,7 @@ export async function registerRoutes (app: FastifyInstance, services: RouteServi
   await app.register(consumerRoutes, { consumers: services.consumers })
   await app.register(topicRoutes, { topics: services.topics })
   await app.register(topicPartitionRoutes, { topics: services.topics })
+  await app.register(topicEventRoutes, { sse: services.sse })
+  await app.register(confluentProduceRoutes, { produce: services.produce })
+  await app.register(groupEventRoutes, { sse: services.sse })
 }

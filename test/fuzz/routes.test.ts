@@ -622,6 +622,18 @@ function count (route: string, status: number): void {
 
 const isHealthRoute = (path: string): boolean => path === '/health/live' || path === '/health/ready'
 
+/** POST /topics/{topic}[/partitions/{p}]: the Confluent REST Proxy v2 produce routes. */
+const isConfluentProduce = (method: string, path: string): boolean =>
+  // a `.` or `..` segment is resolved away before routing (`/topics/..` is POST /topics)
+  method === 'POST' && /^\/topics\/[^/]*(\/partitions\/[^/]*)?\/?$/.test(path) && !path.split('/').some(seg => seg === '.' || seg === '..')
+
+function confluentErrorProblem (body: string, contentType: string | string[] | number | undefined): string | undefined {
+  if (typeof contentType !== 'string' || !contentType.startsWith('application/vnd.kafka.v2+json')) return `content-type is ${String(contentType)}`
+  const parsed = JSON.parse(body) as Record<string, unknown>
+  if (!Number.isInteger(parsed.error_code) || typeof parsed.message !== 'string' || Object.keys(parsed).length !== 2) return 'not { error_code, message }'
+  return undefined
+}
+
 /** Throws (so fast-check shrinks and reports) when an answer breaks the contract. */
 function checkAnswer (req: Pick<FuzzRequest, 'route' | 'method' | 'url' | 'authorized'>, status: number, headers: Record<string, string | string[] | number | undefined>, body: string, authRule = true): void {
   count(req.route, status)
@@ -634,6 +646,10 @@ function checkAnswer (req: Pick<FuzzRequest, 'route' | 'method' | 'url' | 'autho
     // readiness answers 503 with its own documented body, naming what failed
     const ready = JSON.parse(body) as { status?: unknown, failed?: unknown }
     if (ready.status !== 'unavailable' || !Array.isArray(ready.failed) || ready.failed.length === 0) throw new Error(`readiness 503 without the failed dependencies: ${where}`)
+  } else if (status >= 400 && req.method !== 'HEAD' && isConfluentProduce(req.method, path) && status !== 401 && status !== 403) {
+    // Confluent v2 produce answers Confluent's own error shape (its 401/403 come from the API-key check, in ours)
+    const problem = confluentErrorProblem(body, headers['content-type'])
+    if (problem !== undefined) throw new Error(`not Confluent's error shape (${problem}): ${where}`)
   } else if (status >= 400 && req.method !== 'HEAD') {
     const problem = errorShapeProblem(status, body, headers['content-type'])
     if (problem !== undefined) throw new Error(`not the error shape (${problem}): ${where}`)
