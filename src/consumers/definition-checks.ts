@@ -95,6 +95,9 @@ function webhookProblems (shape: ErrorDetail[], at: string, def: GroupDefinition
     const problem = secretProblem(secret)
     if (problem !== undefined) shape.push({ field: `${at}/webhook/secrets/${i}`, rule: 'secret', message: `secret ${problem}` })
   })
+  if (w.maxBatchWaitMs !== undefined && w.maxBatchWaitMs > 0 && (w.batchSize ?? 1) <= 1) {
+    shape.push({ field: `${at}/webhook/maxBatchWaitMs`, rule: 'batchSize', message: 'only applies with webhook.batchSize above 1' })
+  }
   if (typeof w.deadLetterTopic === 'string') {
     const problem = topicNameProblem(w.deadLetterTopic)
     if (problem !== undefined) shape.push({ field: `${at}/webhook/deadLetterTopic`, rule: 'topicName', message: `topic name ${problem}` })

@@ -49,6 +49,11 @@ const WebhookSchema = Type.Object({
     minimum: 1,
     maximum: 1000,
     description: 'Records per request (default 1: the envelope is the body). Above 1 the body is `{ "records": [envelope, ...] }`: up to this many consecutive records of one partition, from what was already fetched (no waiting). Retries, dead-lettering (of every record in it) and the commit apply to the whole request'
+  })),
+  maxBatchWaitMs: Type.Optional(Type.Integer({
+    minimum: 0,
+    maximum: 5000,
+    description: 'With batchSize above 1: how long, in ms, a batch that is not full (fewer than batchSize records of its partition at hand) may wait for more records before it is sent (default 0: sent at once with what was fetched). A partial batch is never held longer, so small traffic is delivered within this bound'
   }))
 }, { additionalProperties: false, description: 'Where and how records are delivered' })
 

@@ -25,7 +25,8 @@ export const WebhookViewSchema = Type.Object({
   maxRetryDurationMs: Type.Optional(Type.Integer({ description: 'Retry budget per record in ms' })),
   nonRetryableStatuses: Type.Optional(Type.Array(Type.Integer(), { description: 'Statuses dead-lettered at once' })),
   deadLetterTopic: Type.Optional(Type.Union([Type.String(), Type.Literal(false)], { description: 'Dead-letter topic, or false' })),
-  batchSize: Type.Optional(Type.Integer({ description: 'Records per request, when above 1' }))
+  batchSize: Type.Optional(Type.Integer({ description: 'Records per request, when above 1' })),
+  maxBatchWaitMs: Type.Optional(Type.Integer({ description: 'Longest a partial batch waits for more records, in ms, when above 0' }))
 }, { additionalProperties: false, description: 'The webhook, without secrets or header values' })
 
 export const DefinitionViewSchema = Type.Object({

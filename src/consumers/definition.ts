@@ -51,6 +51,7 @@ export function normalizeDefinition (input: GroupDefinitionInput): GroupDefiniti
   if (w.deadLetterTopic !== undefined) webhook.deadLetterTopic = w.deadLetterTopic
   // 1 is the default: not stored, so it hashes like a definition that never named it
   if (w.batchSize !== undefined && w.batchSize > 1) webhook.batchSize = w.batchSize
+  if (w.maxBatchWaitMs !== undefined && w.maxBatchWaitMs > 0) webhook.maxBatchWaitMs = w.maxBatchWaitMs
   const def: GroupDefinition = {
     isPartitionAssign: input.isPartitionAssign,
     fromBeginning: input.fromBeginning ?? false,

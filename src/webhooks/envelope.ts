@@ -47,18 +47,22 @@ export interface WebhookEnvelope {
   headerEncodings?: Record<string, 'base64'>
 }
 
-
 /** The first value of header `name` (case-insensitive), as a UTF-8 string. */
 export function headerText (headers: IHeaders | undefined, name: string): string | undefined {
   if (headers === undefined) return undefined
   const lower = name.toLowerCase()
-  for (const [k, v] of Object.entries(headers)) {
-    if (k.toLowerCase() !== lower || v === undefined) continue
-    const first = Array.isArray(v) ? v[0] : v
-    if (first === undefined) return undefined
-    return typeof first === 'string' ? first : first.toString('utf8')
+  for (const k in headers) {
+    const v = headers[k]
+    if (v === undefined || k.toLowerCase() !== lower) continue
+    return firstText(v)
   }
   return undefined
+}
+
+function firstText (v: NonNullable<IHeaders[string]>): string | undefined {
+  const first = Array.isArray(v) ? v[0] : v
+  if (first === undefined) return undefined
+  return typeof first === 'string' ? first : first.toString('utf8')
 }
 
 function bytes (buf: Buffer, forceBase64 = false): { text: string, encoding: BytesEncoding } {
@@ -66,11 +70,10 @@ function bytes (buf: Buffer, forceBase64 = false): { text: string, encoding: Byt
   return { text: buf.toString('base64'), encoding: 'base64' }
 }
 
+/** A decoded value: its JSON text in the body, and its valueEncoding. */
 interface DecodedValue {
-  value: unknown
+  json: string
   valueEncoding: ValueEncoding | null
-  /** The JSON text, verbatim, when valueEncoding is "json". */
-  rawJson?: string
   valueError?: string
 }
 
@@ -98,44 +101,64 @@ function parseMediaType (contentType: string): { type: string, charset: string |
   return { type: type.trim().toLowerCase(), charset }
 }
 
-function decodeValue (value: Buffer | null, contentType: string | undefined): DecodedValue {
-  if (value === null) return { value: null, valueEncoding: null }
-  if (contentType === undefined) {
-    const b = bytes(value)
-    return { value: b.text, valueEncoding: b.encoding }
-  }
-  const { type, charset } = mediaType(contentType)
-  if (type === 'application/json' || type.endsWith('+json')) {
-    if (!isUtf8(value)) return { value: value.toString('base64'), valueEncoding: 'base64', valueError: 'declared as JSON but not valid UTF-8' }
-    const text = value.toString('utf8')
-    try {
-      const parsed: unknown = JSON.parse(text)
-      return { value: parsed, valueEncoding: 'json', rawJson: text.trim() }
-    } catch {
-      return { value: value.toString('base64'), valueEncoding: 'base64', valueError: 'declared as JSON but not valid JSON' }
-    }
-  }
-  if (type === 'application/octet-stream') return { value: value.toString('base64'), valueEncoding: 'base64' }
-  if (type.startsWith('text/') && charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') {
-    return { value: value.toString('base64'), valueEncoding: 'base64' }
-  }
-  const b = bytes(value)
-  return { value: b.text, valueEncoding: b.encoding }
+const base64Value = (value: Buffer, valueError?: string): DecodedValue =>
+  valueError === undefined ? { json: `"${value.toString('base64')}"`, valueEncoding: 'base64' } : { json: `"${value.toString('base64')}"`, valueEncoding: 'base64', valueError }
+
+function textOrBase64 (value: Buffer): DecodedValue {
+  return isUtf8(value) ? { json: JSON.stringify(value.toString('utf8')), valueEncoding: 'utf8' } : base64Value(value)
 }
 
-function decodeHeaders (headers: IHeaders | undefined): Pick<WebhookEnvelope, 'headers' | 'headerEncodings'> {
-  const out: Record<string, string | string[]> = {}
-  let encodings: Record<string, 'base64'> | undefined
-  if (headers === undefined) return { headers: out }
-  for (const [name, raw] of Object.entries(headers)) {
-    if (raw === undefined) continue
-    const list = (Array.isArray(raw) ? raw : [raw]).map(v => typeof v === 'string' ? Buffer.from(v, 'utf8') : v)
-    const utf8 = list.every(b => isUtf8(b))
-    const texts = list.map(b => b.toString(utf8 ? 'utf8' : 'base64'))
-    out[name] = Array.isArray(raw) ? texts : (texts[0] ?? '')
-    if (!utf8) (encodings ??= {})[name] = 'base64'
+function decodeValue (value: Buffer | null, contentType: string | undefined): DecodedValue {
+  if (value === null) return { json: 'null', valueEncoding: null }
+  if (contentType === undefined) return textOrBase64(value)
+  const { type, charset } = mediaType(contentType)
+  if (type === 'application/json' || type.endsWith('+json')) {
+    if (!isUtf8(value)) return base64Value(value, 'declared as JSON but not valid UTF-8')
+    const text = value.toString('utf8')
+    try {
+      JSON.parse(text) // only checked: the text goes into the body verbatim
+      return { json: text.trim(), valueEncoding: 'json' }
+    } catch {
+      return base64Value(value, 'declared as JSON but not valid JSON')
+    }
   }
-  return encodings === undefined ? { headers: out } : { headers: out, headerEncodings: encodings }
+  if (type === 'application/octet-stream') return base64Value(value)
+  if (type.startsWith('text/') && charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') {
+    return base64Value(value)
+  }
+  return textOrBase64(value)
+}
+
+/** The headers' JSON members, and the two headers the envelope reads (first value, case-insensitive). */
+interface ScannedHeaders { members: string, encodings: string, contentType: string | undefined, keyEncoding: string | undefined }
+
+function scanHeaders (headers: IHeaders): ScannedHeaders {
+  const out: ScannedHeaders = { members: '', encodings: '', contentType: undefined, keyEncoding: undefined }
+  let seenType = false
+  let seenKeyEncoding = false
+  for (const name in headers) {
+    const raw = headers[name]
+    if (raw === undefined) continue
+    const lower = name.toLowerCase()
+    if (!seenType && lower === CONTENT_TYPE_HEADER) { seenType = true; out.contentType = firstText(raw) }
+    if (!seenKeyEncoding && lower === KEY_ENCODING_HEADER) { seenKeyEncoding = true; out.keyEncoding = firstText(raw) }
+    let json: string
+    let utf8: boolean
+    if (!Array.isArray(raw) && typeof raw !== 'string') {
+      // kafkajs hands every header value as one Buffer: the path taken per record
+      utf8 = isUtf8(raw)
+      json = JSON.stringify(raw.toString(utf8 ? 'utf8' : 'base64'))
+    } else {
+      const list = (Array.isArray(raw) ? raw : [raw]).map(v => typeof v === 'string' ? Buffer.from(v, 'utf8') : v)
+      utf8 = list.every(b => isUtf8(b))
+      const texts = list.map(b => b.toString(utf8 ? 'utf8' : 'base64'))
+      json = JSON.stringify(Array.isArray(raw) ? texts : (texts[0] ?? ''))
+    }
+    const key = JSON.stringify(name)
+    out.members += `${out.members === '' ? '' : ','}${key}:${json}`
+    if (!utf8) out.encodings += `${out.encodings === '' ? '' : ','}${key}:"base64"`
+  }
+  return out
 }
 
 /** A kafkajs message as delivery and the topic reader hand it on. */
@@ -151,48 +174,27 @@ export function toConsumedRecord (topic: string, partition: number, message: Kaf
   }
 }
 
-interface Built { envelope: WebhookEnvelope, rawJson: string | undefined }
-
-function build (record: ConsumedRecord): Built {
-  const contentType = headerText(record.headers, CONTENT_TYPE_HEADER)
-  const decoded = decodeValue(record.value, contentType)
-  const key = record.key === null
-    ? undefined
-    : bytes(record.key, headerText(record.headers, KEY_ENCODING_HEADER)?.toLowerCase() === KEY_ENCODING_BINARY)
-  const envelope: WebhookEnvelope = {
-    topic: record.topic,
-    partition: record.partition,
-    offset: record.offset,
-    timestamp: record.timestamp,
-    key: key?.text ?? null,
-    ...(key !== undefined ? { keyEncoding: key.encoding } : {}),
-    value: decoded.value,
-    valueEncoding: decoded.valueEncoding,
-    ...(contentType !== undefined ? { contentType } : {}),
-    ...(decoded.valueError !== undefined ? { valueError: decoded.valueError } : {}),
-    ...decodeHeaders(record.headers)
-  }
-  return { envelope, rawJson: decoded.rawJson }
-}
-
-/** The envelope as an object (a JSON value is parsed: big numbers lose precision here, not in the body). */
-export function toEnvelope (record: ConsumedRecord): WebhookEnvelope {
-  return build(record).envelope
-}
-
 /**
- * The exact request body: the envelope serialized, with a JSON value copied in verbatim (so that numbers
- * beyond double precision and the producer's formatting of the value survive). Field order is the
- * interface's.
+ * The exact request body: the envelope written straight as JSON text (no object to serialize), with a
+ * JSON value copied in verbatim (so that numbers beyond double precision and the producer's formatting
+ * of the value survive). Field order is the interface's.
  */
 export function envelopeBody (record: ConsumedRecord): string {
-  const { envelope, rawJson } = build(record)
-  if (rawJson === undefined) return JSON.stringify(envelope)
-  const parts: string[] = []
-  for (const [k, v] of Object.entries(envelope)) {
-    parts.push(`${JSON.stringify(k)}:${k === 'value' ? rawJson : JSON.stringify(v)}`)
-  }
-  return `{${parts.join(',')}}`
+  const h = scanHeaders(record.headers)
+  const v = decodeValue(record.value, h.contentType)
+  const key = record.key === null ? undefined : bytes(record.key, h.keyEncoding?.toLowerCase() === KEY_ENCODING_BINARY)
+  const keyPart = key === undefined ? 'null' : `${JSON.stringify(key.text)},"keyEncoding":"${key.encoding}"`
+  return `{"topic":${JSON.stringify(record.topic)},"partition":${record.partition},"offset":${JSON.stringify(record.offset)},` +
+    `"timestamp":${JSON.stringify(record.timestamp)},"key":${keyPart},"value":${v.json},` +
+    `"valueEncoding":${v.valueEncoding === null ? 'null' : `"${v.valueEncoding}"`}` +
+    (h.contentType !== undefined ? `,"contentType":${JSON.stringify(h.contentType)}` : '') +
+    (v.valueError !== undefined ? `,"valueError":${JSON.stringify(v.valueError)}` : '') +
+    `,"headers":{${h.members}}` + (h.encodings !== '' ? `,"headerEncodings":{${h.encodings}}` : '') + '}'
+}
+
+/** The envelope as an object: the body parsed (so a JSON value's big numbers lose precision here, not in the body). */
+export function toEnvelope (record: ConsumedRecord): WebhookEnvelope {
+  return JSON.parse(envelopeBody(record)) as WebhookEnvelope
 }
 
 /**
@@ -200,6 +202,9 @@ export function envelopeBody (record: ConsumedRecord): string {
  * writes it; `extra` fields follow `records` (the topic reader adds `nextOffset`).
  */
 export function batchBody (records: readonly ConsumedRecord[], extra: Record<string, string> = {}): string {
-  const fields = Object.entries(extra).map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('')
-  return `{"records":[${records.map(envelopeBody).join(',')}]${fields}}`
+  let body = '{"records":['
+  for (let i = 0; i < records.length; i++) body += (i === 0 ? '' : ',') + envelopeBody(records[i] as ConsumedRecord)
+  body += ']'
+  for (const k in extra) body += `,${JSON.stringify(k)}:${JSON.stringify(extra[k])}`
+  return body + '}'
 }

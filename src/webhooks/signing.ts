@@ -6,6 +6,7 @@
  * - `webhook-signature`: `v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`, one per secret,
  *   space-separated (rotation: the receiver accepts any one it knows).
  */
+import * as crypto from 'node:crypto'
 import { createHash, createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto'
 
 export const WEBHOOK_ID_HEADER = 'webhook-id'
@@ -50,9 +51,13 @@ export function generateSecret (bytes = 32): string {
  * Stable across retries and re-deliveries; distinct per consumer group.
  */
 export function webhookId (groupId: string, topic: string, partition: number, offset: string): string {
-  const digest = createHash('sha256').update(`${groupId}\u0000${topic}\u0000${partition}\u0000${offset}`).digest('base64url')
-  return `msg_${digest.slice(0, 32)}`
+  return `msg_${sha256Base64Url(`${groupId}\u0000${topic}\u0000${partition}\u0000${offset}`).slice(0, 32)}`
 }
+
+/** One-shot crypto.hash (Node ≥ 20.12) where there is one: no Hash object per id, computed per record. */
+const sha256Base64Url: (text: string) => string = typeof crypto.hash === 'function'
+  ? text => crypto.hash('sha256', text, 'base64url')
+  : text => createHash('sha256').update(text).digest('base64url')
 
 /** `v1,<base64 signature>` for one key. */
 export function sign (key: Buffer | KeyObject, id: string, timestampSeconds: number, body: string): string {

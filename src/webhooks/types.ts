@@ -22,6 +22,8 @@ export interface WebhookConfig {
    * body is `{ records: [...] }` with up to this many consecutive records of one partition.
    */
   batchSize?: number
+  /** With batchSize above 1: how long (ms) a partial batch may wait for more records of its partition; absent or 0: no wait. */
+  maxBatchWaitMs?: number
 }
 
 /** A consumed record as the consumer runtime hands it to delivery. */

@@ -41,6 +41,9 @@ t.test('webhook batchSize: 1 is the default and is not stored; above 1 it is kep
   t.equal(batched.webhook.batchSize, 100)
   t.equal(definitionView(batched).webhook.batchSize, 100)
   t.not(definitionHash(batched), definitionHash(plain), 'a batch size is a change')
+  const waiting = normalizeDefinition(input({ webhook: { ...input().webhook, batchSize: 100, maxBatchWaitMs: 250 } }))
+  t.equal(definitionView(waiting).webhook.maxBatchWaitMs, 250, 'maxBatchWaitMs is kept and shown')
+  t.notOk('maxBatchWaitMs' in normalizeDefinition(input({ webhook: { ...input().webhook, batchSize: 100, maxBatchWaitMs: 0 } })).webhook, '0 (the default) is not stored')
 })
 
 t.test('the view never contains secrets or header values', async t => {

@@ -2,7 +2,8 @@
  * Batch delivery (webhook `batchSize` > 1), through the gateway: each request carries `{ records: [...] }`
  * with up to batchSize consecutive records of one partition, signed like a single delivery; every record
  * arrives once and in partition order; counters and metrics count records; a refused batch is
- * dead-lettered whole and the partition goes on.
+ * dead-lettered whole and the partition goes on; with maxBatchWaitMs a partial batch waits that long for
+ * more records, and no longer.
  */
 import t from 'tap'
 import { Webhook } from 'standardwebhooks'
@@ -101,4 +102,39 @@ t.test('a batch refused with 422 is dead-lettered whole; the records after it ar
     return s !== undefined && s.delivered + s.deadLettered === 25 ? s : undefined
   }, 10_000)
   t.equal(status.deadLettered, refusedValues.length)
+})
+
+t.test('maxBatchWaitMs: a small burst waits that long for more records, then goes without batchSize records', async t => {
+  const WAIT_MS = 1500
+  const app = await e2eGateway(t)
+  const topic = await createTopic(app, 1, 'batch-wait')
+  const groupId = uniqueName('batch-wait')
+  const hook = await startHook(t)
+  await defineGroup(app, groupId, {
+    isPartitionAssign: false,
+    fromBeginning: true,
+    topics: [{ name: topic }],
+    webhook: { url: hook.url, batchSize: 100, maxBatchWaitMs: WAIT_MS },
+    consumer: FAST_CONSUMER
+  })
+  const view = (await app.inject({ method: 'GET', url: `/consumer-groups/${groupId}` })).json() as { declarations: Array<{ webhook: { maxBatchWaitMs?: number } }> }
+  t.equal(view.declarations[0]?.webhook.maxBatchWaitMs, WAIT_MS, 'the view shows it')
+  await waitFor('the group to hold its partition', async () => (await groupView(app, groupId)).instances[app.kafka.clientId]?.partitions[topic]?.length === 1, 30_000)
+
+  // two bursts, far less than batchSize, the second while the first waits
+  const ackedAt = Date.now()
+  await postMessages(app, topic, ['a', 'b', 'c'].map(value => ({ value })))
+  await postMessages(app, topic, ['d', 'e'].map(value => ({ value })))
+  await waitFor('the burst delivered', () => hook.ok().length > 0, 20_000)
+  const first = hook.ok()[0] as Hit
+  t.same(recordsOf(first).map(r => r.value), ['a', 'b', 'c', 'd', 'e'], 'one request with both bursts, in order')
+  t.ok(first.at - ackedAt >= WAIT_MS - 50, `held for maxBatchWaitMs first (${first.at - ackedAt} ms after the first burst was written)`)
+
+  // a later single record goes within the bound too
+  const sentAt = Date.now()
+  await postMessages(app, topic, [{ value: 'f' }])
+  await waitFor('the single record delivered', () => hook.ok().length > 1, 20_000)
+  const second = hook.ok()[1] as Hit
+  t.same(recordsOf(second).map(r => r.value), ['f'])
+  t.ok(second.at - sentAt < WAIT_MS + 5000, `not held for batchSize records (${second.at - sentAt} ms)`)
 })

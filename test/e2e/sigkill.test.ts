@@ -1,30 +1,32 @@
 /**
- * SIGKILL mid-delivery: a real gateway process (`node --import tsx src/server.ts`) delivers part of 600
+ * SIGKILL mid-delivery: a real gateway process (`node --import tsx src/server.ts`) delivers part of 1200
  * records and is killed with SIGKILL; a new process with the same clientId takes over once the old
  * heartbeat has expired (and the group, once the old member's session has). Every record is delivered at
  * least once, and the duplicates are exactly the records the dead process had sent but not committed.
  *
- * The bound asserted: duplicates ≤ COMMIT_EVERY_RECORDS − 1 + 2 × C, where C = 3 is the number of partitions
- * delivered in parallel. The runner commits after every COMMIT_EVERY_RECORDS resolved records (and every
- * second); every partition checks right after each record it resolves, so at most COMMIT_EVERY_RECORDS − 1
- * resolved records wait for a commit, plus one per partition whose commit is under way (C), plus the
- * records in flight — sent to the webhook but not yet resolved, at most one per partition (C).
+ * The bound asserted: duplicates ≤ COMMIT_BOUND_RECORDS − 1 + 2 × C, where C = 3 is the number of partitions
+ * delivered in parallel. Commits start in the background every few records and every second; a partition
+ * that resolves a record while COMMIT_BOUND_RECORDS resolved records are uncommitted waits for the commit
+ * under way, so at most COMMIT_BOUND_RECORDS − 1 resolved records wait for a commit, plus one per partition
+ * whose commit is under way (C), plus the records in flight — sent to the webhook but not yet resolved, at
+ * most one per partition (C). The kill comes after more deliveries than that, so a process that never
+ * committed would fail it.
  * Besides the count, the test checks the exact set: per partition, the new process starts at the group's
  * committed offset, and every offset below it had been delivered before the kill.
  */
 import t from 'tap'
 import { uniqueName, waitFor } from '../helpers/build.js'
 import { spawnGateway } from '../consumers/helpers/child.js'
-import { COMMIT_EVERY_RECORDS } from '../../src/consumers/runner/commits.js'
+import { COMMIT_BOUND_RECORDS } from '../../src/consumers/runner/commits.js'
 import { registryKeys } from '../../src/registry/keys.js'
 import { FAST_CONSUMER, createTopic, defineGroup, e2eGateway, postMessages, registryKey } from './helpers/gateway.js'
 import { startHook, type Hit, type Reply } from './helpers/hook.js'
 
-const N = 600
+const N = 1200
 const PARTITIONS = 3
 const CONCURRENCY = 3
 const ANSWER_AFTER_MS = 15
-const KILL_AFTER = 150
+const KILL_AFTER = 700
 
 t.test('SIGKILL mid-delivery: every record delivered at least once; duplicates only the uncommitted window', async t => {
   const key = registryKey(t)
@@ -92,7 +94,7 @@ t.test('SIGKILL mid-delivery: every record delivered at least once; duplicates o
     t.equal(new Set([...before, ...after]).size, N / PARTITIONS, `partition ${p}: every offset delivered`)
     duplicates += dup.length
   }
-  const bound = COMMIT_EVERY_RECORDS - 1 + 2 * CONCURRENCY
-  t.ok(duplicates <= bound, `${duplicates} duplicate(s) ≤ ${bound} (COMMIT_EVERY_RECORDS − 1 + 2 × ${CONCURRENCY})`)
+  const bound = COMMIT_BOUND_RECORDS - 1 + 2 * CONCURRENCY
+  t.ok(duplicates <= bound, `${duplicates} duplicate(s) ≤ ${bound} (COMMIT_BOUND_RECORDS − 1 + 2 × ${CONCURRENCY})`)
   t.comment(`killed after ${preKill.length} requests; committed ${JSON.stringify([...committed])}; ${duplicates} duplicate(s)`)
 })

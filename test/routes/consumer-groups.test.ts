@@ -90,6 +90,12 @@ t.test('POST /consumer-groups validates definitions', async t => {
       t.equal(res.statusCode, 400, `batchSize ${JSON.stringify(batchSize)}`)
       t.equal(res.json().details[0].field, `body/${gid}/webhook/batchSize`)
     }
+    for (const webhook of [{ url: HOOK, batchSize: 10, maxBatchWaitMs: 5001 }, { url: HOOK, batchSize: 10, maxBatchWaitMs: -1 }, { url: HOOK, maxBatchWaitMs: 100 }]) {
+      const res = await post({ [gid]: { isPartitionAssign: false, topics: [{ name: topic }], webhook } })
+      t.equal(res.statusCode, 400, JSON.stringify(webhook))
+      t.equal(res.json().details[0].field, `body/${gid}/webhook/maxBatchWaitMs`)
+    }
+    t.equal((await post({ [gid]: { isPartitionAssign: false, topics: [{ name: topic }], webhook: { url: HOOK, maxBatchWaitMs: 100 } } })).json().details[0].rule, 'batchSize', 'without batchSize above 1: named by its rule')
   })
 
   const res = await app.inject({ method: 'GET', url: '/consumer-groups' })

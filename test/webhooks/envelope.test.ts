@@ -157,3 +157,20 @@ t.test('a batch body holds each record\'s envelope body verbatim, in order', asy
   t.ok(body.includes('12345678901234567890'), 'big numbers keep every digit')
   t.same((JSON.parse(body) as { records: Array<{ offset: string }> }).records.map(r => r.offset), [a.offset, '43'])
 })
+
+t.test('the body is the exact JSON text, written without an intermediate object', async t => {
+  const r = record({
+    key: Buffer.from([0xff, 0x01]),
+    value: Buffer.from('{not json'),
+    headers: { 'Content-Type': Buffer.from('application/json'), q: Buffer.from('say "hi"\n'), bin: Buffer.from([0xfe]), multi: ['a', Buffer.from('b')], gone: undefined }
+  })
+  t.equal(envelopeBody(r), '{"topic":"orders","partition":2,"offset":"42","timestamp":"1700000000000",' +
+    '"key":"/wE=","keyEncoding":"base64","value":"e25vdCBqc29u","valueEncoding":"base64","contentType":"application/json",' +
+    '"valueError":"declared as JSON but not valid JSON","headers":{"Content-Type":"application/json","q":"say \\"hi\\"\\n",' +
+    '"bin":"/g==","multi":["a","b"]},"headerEncodings":{"bin":"base64"}}')
+  t.equal(envelopeBody(record({ key: null, value: null, headers: {} })),
+    '{"topic":"orders","partition":2,"offset":"42","timestamp":"1700000000000","key":null,"value":null,"valueEncoding":null,"headers":{}}')
+  t.equal(batchBody([record({ key: null, value: Buffer.from(' [1] '), headers: { 'content-type': 'application/json' } })], { nextOffset: '43' }),
+    '{"records":[{"topic":"orders","partition":2,"offset":"42","timestamp":"1700000000000","key":null,"value":[1],' +
+    '"valueEncoding":"json","contentType":"application/json","headers":{"content-type":"application/json"}}],"nextOffset":"43"}')
+})

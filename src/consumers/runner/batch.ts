@@ -3,13 +3,14 @@
  * resolves a record's offset only after delivery finished (delivered or dead-lettered). An aborted
  * delivery (stop, rebalance, shutdown) leaves the rest of the batch unresolved, so it is fetched again —
  * by this member or by whoever owns the partition next. With webhook.batchSize > 1, consecutive records
- * of a batch go in one request. Tombstones (null values) are delivered like any record.
+ * of a batch go in one request; a partial one may wait for more (maxBatchWaitMs, batch-wait.ts). Tombstones (null values) are delivered like any record.
  */
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs'
 import { isMembershipError } from '../../kafka/membership.js'
 import { sleep } from '../../util/async.js'
 import { toConsumedRecord } from '../../webhooks/envelope.js'
 import type { DeliveryOutcome } from '../../webhooks/types.js'
+import { partialBatch } from './batch-wait.js'
 import { commitAtBatchEnd, commitBoundReached, commitDue, startCommit } from './commits.js'
 import { backgroundCommitFailed, endGeneration, guardedHeartbeat } from './generation.js'
 import { partitionOf, touch, type PartitionState, type RunnerState } from './state.js'
@@ -44,6 +45,18 @@ export async function eachBatch (state: RunnerState, payload: EachBatchPayload):
       const chunk = size === 1 ? undefined : messages.slice(i, i + size)
       const n = chunk?.length ?? 1
       const lastOffset = chunk === undefined ? message.offset : (chunk[n - 1] as KafkaMessage).offset
+      if (chunk !== undefined && n < size) {
+        const wait = partialBatch(state.def.webhook.maxBatchWaitMs, pstats, batch, i, lastOffset)
+        if (wait !== 'send') {
+          // left unresolved: the next fetch returns these records again, with what arrived meanwhile
+          if (wait > 0) {
+            // a heartbeat first: the wait must not cost the membership (a failure is handled in there)
+            await ctx.heartbeat().catch(() => {})
+            await sleep(wait, signal)
+          }
+          return
+        }
+      }
       const where = n === 1 ? message.offset : `${message.offset}-${lastOffset}`
       let outcome
       pstats.inFlight += n
@@ -62,6 +75,7 @@ export async function eachBatch (state: RunnerState, payload: EachBatchPayload):
         if (state.inFlight === 0) state.onIdle?.()
       }
       if (outcome.outcome === 'aborted') return
+      pstats.batchWaitSince = undefined
       countFinished(state, pstats, outcome, n, where)
       if (!signal.aborted) pstats.next = BigInt(lastOffset) + 1n
       touch(state)

@@ -2,25 +2,28 @@
  * The commit scheduler. Commits run one at a time per consumer generation (shared by its partitions),
  * started without waiting for them once COMMIT_TRIGGER_RECORDS finished records are not yet in a commit,
  * or a second after the last one began (also while a delivery waits on a slow or down endpoint, from the
- * deliverer's heartbeat, generation.ts), and at the end of every batch. A partition that finishes a record
- * while COMMIT_EVERY_RECORDS or more finished records are not yet committed waits for the commit under way
- * before it delivers the next one. So a crash re-delivers at most the records in flight (one per
- * partition) plus fewer than COMMIT_EVERY_RECORDS + concurrency finished but uncommitted ones — and
- * delivery does not stop for a broker round trip while commits keep up.
+ * deliverer's heartbeat, generation.ts), and at the end of every batch. Delivery waits for a commit only
+ * when a partition finishes a record while COMMIT_BOUND_RECORDS or more finished records are not yet
+ * committed (the broker is slow to answer commits): then it waits for the commit under way before it
+ * delivers the next one. So a crash re-delivers the records in flight (one per partition) plus what
+ * finished since the last commit — normally fewer than COMMIT_TRIGGER_RECORDS plus what one commit round
+ * trip lasts, never COMMIT_BOUND_RECORDS + concurrency or more — and a commit round trip never holds
+ * delivery up while commits keep up (a bound of 50 did: at a few thousand records per second, every
+ * slower commit stalled every partition).
  */
 import type { EachBatchPayload } from 'kafkajs'
 import type { Logger } from 'pino'
 
 /**
- * Kafka commits offsets after this many delivered (or dead-lettered) records, and at least once a second:
- * a crash re-delivers at most this many records (plus one per partition in flight and one per partition
- * whose commit was under way) besides those in flight.
+ * The redelivery bound: at most this many finished (delivered or dead-lettered) records are ever
+ * uncommitted at once; a partition that reaches it waits for the commit under way. A crash re-delivers
+ * fewer than this (plus one per partition in flight and one per partition whose commit was under way).
  */
-export const COMMIT_EVERY_RECORDS = 50
+export const COMMIT_BOUND_RECORDS = 500
 export const COMMIT_INTERVAL_MS = 1000
 /**
- * A commit starts (in the background) once this many finished records are in none yet: ahead of the
- * COMMIT_EVERY_RECORDS bound, so deliveries go on while it is under way.
+ * A commit starts (in the background) once this many finished records are in none yet, well ahead of
+ * the COMMIT_BOUND_RECORDS bound, so deliveries go on while it is under way.
  */
 export const COMMIT_TRIGGER_RECORDS = 25
 
@@ -67,9 +70,9 @@ export function commitDue (cs: CommitState): boolean {
     (cs.unrequested >= COMMIT_TRIGGER_RECORDS || performance.now() - cs.lastStartedAt >= COMMIT_INTERVAL_MS)
 }
 
-/** The redelivery bound: no further record while COMMIT_EVERY_RECORDS finished ones are uncommitted. */
+/** The redelivery bound: no further record while COMMIT_BOUND_RECORDS finished ones are uncommitted. */
 export function commitBoundReached (cs: CommitState): boolean {
-  return cs.unrequested + cs.requested >= COMMIT_EVERY_RECORDS
+  return cs.unrequested + cs.requested >= COMMIT_BOUND_RECORDS
 }
 
 /** What was delivered is committed before the batch ends, so a stop or restart never re-delivers it. */

@@ -7,7 +7,7 @@ import kafkajs, { type Consumer, type Kafka } from 'kafkajs'
 import { declaredPartitionAssigner } from '../../kafka/partition-assigner.js'
 import { declaredPartitions, type GroupDefinition } from '../definition.js'
 import { eachBatch } from './batch.js'
-import { COMMIT_EVERY_RECORDS, COMMIT_INTERVAL_MS } from './commits.js'
+import { COMMIT_BOUND_RECORDS, COMMIT_INTERVAL_MS } from './commits.js'
 import { onCrash, onGroupJoin, onRebalancing } from './group-events.js'
 import { touch, type RunnerState } from './state.js'
 import { errorText } from './status.js'
@@ -53,7 +53,7 @@ export async function runConsumer (state: RunnerState): Promise<void> {
     await c.run({
       autoCommit: true,
       autoCommitInterval: COMMIT_INTERVAL_MS,
-      autoCommitThreshold: COMMIT_EVERY_RECORDS,
+      autoCommitThreshold: COMMIT_BOUND_RECORDS,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: def.concurrency,
       eachBatch: payload => eachBatch(state, payload)

@@ -22,8 +22,11 @@ export interface RunnerDeps {
   onFailed: (groupId: string, error: Error) => void
 }
 
-/** A partition's status; `next` is the offset after the last record finished here (this generation). */
-export type PartitionState = PartitionStatus & { next: bigint | undefined }
+/**
+ * A partition's status; `next` is the offset after the last record finished here (this generation);
+ * `batchWaitSince` (performance.now()) when its partial batch began to wait for more records (maxBatchWaitMs).
+ */
+export type PartitionState = PartitionStatus & { next: bigint | undefined, batchWaitSince: number | undefined }
 
 export interface RunnerState {
   readonly groupId: string
@@ -114,7 +117,7 @@ export function partitionOf (state: RunnerState, topic: string, partition: numbe
   }
   let s = byPartition.get(partition)
   if (s === undefined) {
-    s = { topic, partition, assigned: false, delivered: 0, retried: 0, deadLettered: 0, inFlight: 0, lastStatus: null, lastError: null, lag: null, committedOffset: null, highWatermark: null, next: undefined }
+    s = { topic, partition, assigned: false, delivered: 0, retried: 0, deadLettered: 0, inFlight: 0, lastStatus: null, lastError: null, lag: null, committedOffset: null, highWatermark: null, next: undefined, batchWaitSince: undefined }
     byPartition.set(partition, s)
     state.partitions.set(`${topic}\u0000${partition}`, s)
   }

@@ -106,7 +106,7 @@ function byTopicThenPartition (a: PartitionState, b: PartitionState): number {
 function partitionStatuses (state: RunnerState): PartitionStatus[] {
   return [...state.partitions.values()]
     .sort(byTopicThenPartition)
-    .map(({ next: _next, ...s }) => ({ ...s }))
+    .map(({ next: _next, batchWaitSince: _since, ...s }) => ({ ...s }))
 }
 
 function totalLag (state: RunnerState): number | null {

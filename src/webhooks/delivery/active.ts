@@ -12,8 +12,8 @@ import type { DeliveryContext } from '../types.js'
 import { errorText } from './error-text.js'
 
 /**
- * A delivery in progress. The fast path (one attempt that succeeds) creates one AbortController, the
- * attempt's; waits and dead-letter writes get a signal of their own (`waitSignal`) only when they happen.
+ * A delivery in progress. The fast path (one attempt that succeeds) creates no AbortController; waits
+ * and dead-letter writes get a signal of their own (`waitSignal`) only when they happen.
  */
 export interface Active {
   ctx: DeliveryContext
@@ -21,8 +21,8 @@ export interface Active {
   heartbeatPending: boolean
   /** Why the delivery was stopped; undefined while it runs. */
   stopReason: Error | undefined
-  /** The controller of the HTTP attempt under way. */
-  attempt: AbortController | undefined
+  /** The HTTP attempt under way (its dispatch handler). */
+  attempt: { abort: (reason: Error) => void } | undefined
   /** Aborted on stop: created on the first wait (retry backoff, dead-letter write). */
   wait: AbortController | undefined
 }

@@ -42,8 +42,9 @@ export async function deliverRecords (state: DelivererState, records: readonly C
   const record = records[0]
   if (record === undefined) return { outcome: 'delivered', attempts: 0, status: 0 }
   const { log, observer } = state
-  const count = batch ? { records: records.length } : {}
-  const base: RequestFields = { groupId: ctx.groupId, topic: record.topic, partition: record.partition, offset: record.offset, ...count }
+  const base: RequestFields = batch
+    ? { groupId: ctx.groupId, topic: record.topic, partition: record.partition, offset: record.offset, records: records.length }
+    : { groupId: ctx.groupId, topic: record.topic, partition: record.partition, offset: record.offset }
   if (state.active.closed || ctx.signal.aborted) {
     const reason = state.active.closed ? 'deliverer closed' : 'aborted'
     if (observer !== undefined) emit(observer, log, { ...base, kind: 'aborted', attempt: 0, error: reason })
@@ -55,7 +56,7 @@ export async function deliverRecords (state: DelivererState, records: readonly C
   const policy = policyOf(state.webhooks, webhook, dlqTopic !== undefined)
   const body = requestBody(records, batch)
   const id = requestId(ctx.groupId, records, batch)
-  const fixed = fixedHeaders(p, record, batch, ctx.fetchedAt, state.request)
+  const headers = fixedHeaders(p, record, batch, ctx.fetchedAt, state.request)
   let attempts = 0
 
   const tracked = track(state.active, ctx)
@@ -66,7 +67,7 @@ export async function deliverRecords (state: DelivererState, records: readonly C
       if (tracked.stopReason !== undefined) return stopped(state, base, p.logUrl, attempts, tracked.stopReason)
       attempts++
       lastAttemptAt = state.now()
-      const headers = signedHeaders(fixed, p, id, lastAttemptAt, body)
+      signedHeaders(headers, p, id, lastAttemptAt, body)
       const t0 = performance.now()
       let result: AttemptOutcome
       try {
@@ -79,7 +80,7 @@ export async function deliverRecords (state: DelivererState, records: readonly C
       if (observer !== undefined) {
         const durationMs = performance.now() - t0
         if (status !== undefined && status >= 200 && status < 300) {
-          emit(observer, log, { groupId: ctx.groupId, topic: record.topic, partition: record.partition, offset: record.offset, ...count, kind: 'attempt', attempt: attempts, status, durationMs })
+          emit(observer, log, { ...base, kind: 'attempt', attempt: attempts, status, durationMs })
         } else {
           emit(observer, log, { ...base, kind: 'attempt', attempt: attempts, ...(status !== undefined ? { status } : {}), error: result.detail, durationMs })
         }
@@ -88,7 +89,7 @@ export async function deliverRecords (state: DelivererState, records: readonly C
       const decision = decide({ result, attempts, firstAttemptAt, now: state.now(), policy, random: state.random })
       if (decision.action === 'success') {
         const latency = performance.now() - ctx.fetchedAt
-        if (observer !== undefined) emit(observer, log, { groupId: ctx.groupId, topic: record.topic, partition: record.partition, offset: record.offset, ...count, kind: 'delivered', attempt: attempts, status: status ?? 0, durationMs: latency })
+        if (observer !== undefined) emit(observer, log, { ...base, kind: 'delivered', attempt: attempts, status: status ?? 0, durationMs: latency })
         if (attempts > 1) log.info({ ...base, url: p.logUrl, attempts, status }, 'webhook delivered after retries')
         return { outcome: 'delivered', attempts, status: status ?? 0 }
       }

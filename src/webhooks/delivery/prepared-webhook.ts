@@ -15,6 +15,9 @@ import { scrubberFor } from './scrub.js'
 
 export interface PreparedWebhook {
   url: string
+  /** `scheme://host[:port]` and path + query of `url`: what an undici dispatch takes. */
+  origin: string
+  path: string
   /** Why nothing can be sent to this URL (bad scheme, not allowed): every attempt fails permanently. */
   urlProblem: string | undefined
   /** origin + path: what logs say (never the query string). */
@@ -46,9 +49,13 @@ export function prepareWebhook (cache: PreparedWebhooks, webhook: WebhookConfig)
   const hit = cache.prepared.get(webhook)
   if (hit !== undefined) return hit
   let logUrl = '(invalid URL)'
+  let origin = ''
+  let path = '/'
   try {
     const u = new URL(webhook.url)
     logUrl = `${u.origin}${u.pathname}`
+    origin = u.origin
+    path = `${u.pathname}${u.search}`
   } catch {
     // reported as urlProblem below
   }
@@ -72,7 +79,7 @@ export function prepareWebhook (cache: PreparedWebhooks, webhook: WebhookConfig)
     headers[name] = value
     if (name.toLowerCase() === REQUEST_ID_HEADER) hasRequestIdHeader = true
   }
-  const p: PreparedWebhook = { url: webhook.url, urlProblem, logUrl, keys, headers, hasRequestIdHeader, timeoutMs: webhook.timeoutMs ?? cache.defaultTimeoutMs, scrub: scrubberFor(webhook) }
+  const p: PreparedWebhook = { url: webhook.url, origin, path, urlProblem, logUrl, keys, headers, hasRequestIdHeader, timeoutMs: webhook.timeoutMs ?? cache.defaultTimeoutMs, scrub: scrubberFor(webhook) }
   cache.prepared.set(webhook, p)
   return p
 }

@@ -30,7 +30,10 @@ export function requestId (groupId: string, records: readonly ConsumedRecord[], 
   return webhookId(groupId, first.topic, first.partition, offset)
 }
 
-/** The headers every attempt of this request sends (custom, request id, content type, user agent). */
+/**
+ * The headers of this request's attempts (custom, request id, content type, user agent); each attempt
+ * sets its signature headers on the same object (undici copies headers when a request is dispatched).
+ */
 export function fixedHeaders (p: PreparedWebhook, record: ConsumedRecord, batch: boolean, fetchedAt: number, settings: RequestSettings): Record<string, string> {
   const headers: Record<string, string> = { ...p.headers }
   // a batch has no one request id: each envelope carries its record's x-request-id header
@@ -44,7 +47,7 @@ export function fixedHeaders (p: PreparedWebhook, record: ConsumedRecord, batch:
   return headers
 }
 
-/** One attempt's headers: the fixed ones plus the signatures for this attempt's timestamp. */
-export function signedHeaders (fixed: Record<string, string>, p: PreparedWebhook, id: string, nowMs: number, body: string): Record<string, string> {
-  return addSignatureHeaders({ ...fixed }, p.keys, id, Math.floor(nowMs / 1000), body)
+/** One attempt's headers: the request's, with the signatures for this attempt's timestamp set on them. */
+export function signedHeaders (headers: Record<string, string>, p: PreparedWebhook, id: string, nowMs: number, body: string): Record<string, string> {
+  return addSignatureHeaders(headers, p.keys, id, Math.floor(nowMs / 1000), body)
 }

@@ -3,8 +3,7 @@
  * the start of its body (and for 3xx its Location: redirects are never followed), or a request error
  * (timeout, blocked address, connection failure). Receiver text is scrubbed of the webhook's secrets.
  */
-import { STATUS_CODES } from 'node:http'
-import type { Dispatcher } from 'undici'
+import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http'
 import type { AttemptResult } from '../retry-policy.js'
 import { BLOCKED_ADDRESS_CODE } from '../url-policy.js'
 import { errorText, oneLine } from './error-text.js'
@@ -12,44 +11,35 @@ import { errorText, oneLine } from './error-text.js'
 /** Bytes of a failing response body kept for the dead-letter error and logs. */
 export const ERROR_BODY_BYTES = 1024
 /** A failing response body longer than this is not drained: its connection is closed instead. */
-const DRAIN_LIMIT_BYTES = 64 * 1024
+export const DRAIN_LIMIT_BYTES = 64 * 1024
 
 /** An attempt's result with the text that logs, events and dead letters show for it. */
 export type AttemptOutcome = AttemptResult & { detail: string }
 
-export function statusText (status: number): string {
-  const text = STATUS_CODES[status]
-  return text === undefined ? `HTTP ${status}` : `HTTP ${status} ${text}`
-}
+/** Built once per status: the 2xx fast path asks for it on every delivered record. */
+const statusTexts = new Map<number, string>()
 
-/** Reads (and keeps the first ERROR_BODY_BYTES of) a failing response body, draining it for keep-alive. */
-async function readErrorBody (body: Dispatcher.ResponseData['body']): Promise<string> {
-  const kept: Buffer[] = []
-  let size = 0
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      if (size < ERROR_BODY_BYTES) kept.push(chunk.subarray(0, ERROR_BODY_BYTES - size))
-      size += chunk.length
-      if (size > DRAIN_LIMIT_BYTES) break // closes the connection rather than read a huge body
-    }
-  } catch {
-    // a body that fails midway still leaves the status, which is what counts
+export function statusText (status: number): string {
+  let s = statusTexts.get(status)
+  if (s === undefined) {
+    const text = STATUS_CODES[status]
+    s = text === undefined ? `HTTP ${status}` : `HTTP ${status} ${text}`
+    if (status >= 100 && status < 600) statusTexts.set(status, s)
   }
-  return oneLine(Buffer.concat(kept).toString('utf8'))
+  return s
 }
 
 function firstHeader (value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value
 }
 
-/** The outcome of a non-2xx response; reads (or gives up on) its body. */
-export async function failedResponseOutcome (res: Dispatcher.ResponseData, scrub: (text: string) => string): Promise<AttemptOutcome> {
-  const status = res.statusCode
-  const text = await readErrorBody(res.body)
-  const retryAfter = firstHeader(res.headers['retry-after'])
+/** The outcome of a non-2xx response, from its headers and the start of its body (bodyText, already cut). */
+export function failedResponseOutcome (status: number, headers: IncomingHttpHeaders, bodyText: string, scrub: (text: string) => string): AttemptOutcome {
+  const text = oneLine(bodyText)
+  const retryAfter = firstHeader(headers['retry-after'])
   let detail = statusText(status)
   if (status >= 300 && status < 400) {
-    const location = firstHeader(res.headers.location)
+    const location = firstHeader(headers.location)
     detail += ` (redirects are not followed${location !== undefined ? `; Location: ${oneLine(location).slice(0, 256)}` : ''})`
   }
   if (text !== '') detail += `: ${text}`
