@@ -21,6 +21,7 @@ import { registerRoutes } from './routes/index.js'
 import { createTopicService } from './topics/service.js'
 import producePlugin from './produce/plugin.js'
 import consumersPlugin from './consumers/plugin.js'
+import pullPlugin from './pull/plugin.js'
 import { createDeliveryEvents } from './consumers/delivery-events.js'
 import { wireMetrics } from './metrics/wire.js'
 import { createDeliverer } from './webhooks/delivery/deliverer.js'
@@ -99,8 +100,10 @@ export async function buildApp ({ config, logger }: BuildOptions): Promise<Fasti
     observer: deliveryEvents.emit
   })
   await app.register(consumersPlugin, { config, logger: log, deliverer, deliveryEvents, liveness })
+  // pull consumers: after the consumers plugin, so they close first and their parts join its registry entry
+  await app.register(pullPlugin, { config, logger: log })
   const topics = createTopicService({ getAdmin: () => app.kafka.connectedAdmin(), kafka: app.kafka.kafka, clientId: config.kafka.clientId, logger: log })
-  await registerRoutes(app, { kafka: app.kafka, redis: app.redis, produce: app.produce, consumers: app.consumers, topics })
+  await registerRoutes(app, { kafka: app.kafka, redis: app.redis, produce: app.produce, consumers: app.consumers, topics, pull: app.pull })
   // produce and delivery events, consumer lag and the heartbeat age feed the Prometheus metrics
   const unwire = wireMetrics(app.metrics, { produce: app.produce, deliveries: deliveryEvents, consumers: app.consumerSupervisor })
   app.addHook('onClose', async () => { unwire() })
