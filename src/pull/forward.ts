@@ -19,6 +19,8 @@ export async function forwardToOwner (request: FastifyRequest, reply: FastifyRep
   headers[FORWARDED_HEADER] = target.self
   headers['x-request-id'] = request.id
   const body = request.body === undefined || request.body === null ? undefined : JSON.stringify(request.body)
+  // a POST that came without a body has `{}` by now (src/routes/pull.ts): it goes on as JSON
+  if (body !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json'
   try {
     const res = await send(`${target.url}${request.url}`, {
       method: request.method as 'GET',
