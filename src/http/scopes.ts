@@ -49,7 +49,8 @@ function pullTopics (body: unknown): NamedTopic[] {
 function pullScopes (): Record<string, RouteScope> {
   const out: Record<string, RouteScope> = {
     'POST /consumer-groups/:groupId/instances': { scope: 'consume' },
-    'POST /consumers/:groupId': { scope: 'consume' }
+    'POST /consumers/:groupId': { scope: 'consume' },
+    'GET /consumers/:groupId/instances/:instanceId/topics/:topic': { scope: 'consume', paramTopic: true }
   }
   for (const prefix of ['/consumer-groups/:groupId/instances/:instanceId', '/consumers/:groupId/instances/:instanceId']) {
     for (const route of ['DELETE ', 'GET /subscription', 'DELETE /subscription', 'GET /assignments', 'GET /records', 'GET /offsets']) {

@@ -20,8 +20,9 @@ async function partitionsOf (topics: TopicMetadataCache, topic: string, field: s
   return found
 }
 
-export async function checkTopics (topics: TopicMetadataCache, names: string[]): Promise<void> {
-  for (const [i, t] of names.entries()) await partitionsOf(topics, t, `body/topics/${i}`)
+/** `field`: where the names are (`body/topics`, each named by index; or one path parameter). */
+export async function checkTopics (topics: TopicMetadataCache, names: string[], field?: string): Promise<void> {
+  for (const [i, t] of names.entries()) await partitionsOf(topics, t, field ?? `body/topics/${i}`)
 }
 
 export async function checkPartitions (topics: TopicMetadataCache, partitions: TopicPartitionRef[]): Promise<void> {

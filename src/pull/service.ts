@@ -29,6 +29,8 @@ export interface PullService {
   setSource (groupId: string, instanceId: string, source: PullSource): Promise<PullSource>
   source (groupId: string, instanceId: string): Promise<{ source: PullSource, assigned: TopicPartitionRef[] }>
   poll (groupId: string, instanceId: string, opts: PollOptions): Promise<{ records: ConsumedRecord[], record: PullInstanceRecord }>
+  /** Confluent v1's read of one topic: subscribes the instance to it first when it is not (assigned instances: 409). */
+  pollTopic (groupId: string, instanceId: string, topic: string, opts: PollOptions): Promise<{ records: ConsumedRecord[], record: PullInstanceRecord }>
   /** Commits `offsets` (each the next offset to read), or, when absent, the offset after every polled record. */
   commit (groupId: string, instanceId: string, offsets: PartitionOffset[] | undefined): Promise<PartitionOffset[]>
   committed (groupId: string, instanceId: string): Promise<PartitionOffset[]>
@@ -63,7 +65,7 @@ async function create (ctx: PullContext, groupId: string, input: CreateInput): P
   if (await ctx.webhookGroupDefined(groupId)) {
     throw new AppError(409, 'GW_CONFLICT', `group "${groupId}" is a webhook consumer group: a pull instance would take its partitions`, { details: [{ field: 'params/groupId', rule: 'notWebhookGroup', message: 'defined with POST /consumer-groups' }] })
   }
-  const record: PullInstanceRecord = { groupId, instanceId: input.name ?? newInstanceId(), owner: ctx.clientId, ownerUrl: ctx.advertisedUrl(), settings, source: { kind: 'none' }, createdAt: new Date().toISOString() }
+  const record: PullInstanceRecord = { groupId, instanceId: input.name ?? input.id ?? newInstanceId(), owner: ctx.clientId, ownerUrl: ctx.advertisedUrl(), settings, source: { kind: 'none' }, createdAt: new Date().toISOString() }
   if (!(await ctx.store.create(record))) {
     throw new AppError(409, 'GW_CONFLICT', `group "${groupId}" already has an instance named "${record.instanceId}"`, { details: [{ field: 'body/name', rule: 'unique', message: 'an instance of this name exists' }] })
   }
@@ -89,6 +91,16 @@ async function poll (ctx: PullContext, groupId: string, instanceId: string, opts
   const s = record.settings
   const records = await local.poll({ maxRecords: Math.min(opts.maxRecords ?? s.maxPollRecords, s.maxPollRecords), maxBytes: Math.min(opts.maxBytes ?? s.maxPollBytes, s.maxPollBytes) }, opts.timeoutMs ?? s.requestTimeoutMs)
   return { records, record }
+}
+
+async function pollTopic (ctx: PullContext, groupId: string, instanceId: string, topic: string, opts: PollOptions): Promise<{ records: ConsumedRecord[], record: PullInstanceRecord }> {
+  const { local } = await held(ctx, groupId, instanceId)
+  if (local.source.kind === 'assignment') throw new AppError(409, 'GW_CONFLICT', `consumer instance "${instanceId}" reads assigned partitions, not a subscription`, { details: [{ field: 'params/topic', rule: 'subscribed', message: 'an assigned instance cannot subscribe' }] })
+  if (local.source.kind === 'none' || !local.source.topics.includes(topic)) {
+    await checkTopics(ctx.topics, [topic], 'params/topic')
+    await setSource(ctx, groupId, instanceId, { kind: 'subscription', topics: [...(local.source.kind === 'subscription' ? local.source.topics : []), topic] })
+  }
+  return await poll(ctx, groupId, instanceId, opts)
 }
 
 async function commit (ctx: PullContext, groupId: string, instanceId: string, offsets: PartitionOffset[] | undefined): Promise<PartitionOffset[]> {
@@ -155,6 +167,7 @@ export function createPullService (deps: PullServiceDeps): PullService {
       return { source: local.source, assigned: local.assigned() }
     },
     poll: (g, id, opts) => poll(ctx, g, id, opts),
+    pollTopic: (g, id, topic, opts) => pollTopic(ctx, g, id, topic, opts),
     commit: (g, id, offsets) => commit(ctx, g, id, offsets),
     async committed (g, id) {
       const { local } = await held(ctx, g, id)

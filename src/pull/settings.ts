@@ -6,6 +6,7 @@ import { PULL_DEFAULTS, type OffsetReset, type PullSettings, type PullTuning, ty
 
 export interface CreateInput {
   name?: string
+  id?: string
   autoOffsetReset?: OffsetReset
   'auto.offset.reset'?: OffsetReset
   format?: 'json' | 'binary' | 'envelope'

@@ -33,6 +33,25 @@ const pullRecordRoutes: FastifyPluginAsyncTypebox<{ pull: PullService }> = async
       return await reply.type(contentTypeOf(format)).send(recordsBody(records, format))
     })
 
+    if (prefix.startsWith('/consumers/')) {
+      app.get(`${prefix}/topics/:topic`, {
+        schema: {
+          tags,
+          summary: 'Confluent v1\'s read of one topic (what the kafka-rest node client calls): subscribes to the topic if needed, then polls',
+          description: 'Answers like GET …/records (Confluent\'s shapes with their Accept types). An instance with an explicit assignment → 409.',
+          params: Type.Object({ ...InstanceParams.properties, topic: Type.String({ minLength: 1, maxLength: 249, description: 'Topic to read' }) }),
+          querystring: RecordsQuerySchema,
+          response: { 200: RecordsAnswer, ...errorResponses(400, 404, 409, 503) }
+        }
+      }, async (request, reply) => {
+        const { groupId, instanceId, topic } = request.params
+        const q = request.query
+        const { records, record } = await pull.pollTopic(groupId, instanceId, topic, { timeoutMs: q.timeoutMs ?? q.timeout, maxRecords: q.maxRecords, maxBytes: q.maxBytes ?? q.max_bytes })
+        const format = recordFormat(request.headers.accept, record.settings.format)
+        return await reply.type(contentTypeOf(format)).send(recordsBody(records, format))
+      })
+    }
+
     app.post(`${prefix}/offsets`, {
       schema: {
         tags,

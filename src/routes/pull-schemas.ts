@@ -22,6 +22,7 @@ const Offset = Type.Union([Type.String({ pattern: '^[0-9]{1,19}$' }), Type.Integ
 
 export const CreateBodySchema = Type.Object({
   name: Type.Optional(Type.String({ pattern: INSTANCE_ID_PATTERN, description: 'Instance id (default: a random one); a name the group already uses → 409' })),
+  id: Type.Optional(Type.String({ pattern: INSTANCE_ID_PATTERN, description: 'Confluent v1\'s name for `name` (the kafka-rest node client sends it)' })),
   autoOffsetReset: Type.Optional(Type.Union([Type.Literal('earliest'), Type.Literal('latest')], { description: 'Where a partition without a committed offset starts (default `latest`)' })),
   'auto.offset.reset': Type.Optional(Type.Union([Type.Literal('earliest'), Type.Literal('latest')], { description: 'Confluent\'s name for autoOffsetReset' })),
   'auto.commit.enable': Type.Optional(Type.Union([Type.String(), Type.Boolean()], { description: 'Confluent\'s auto-commit: only `false` is accepted (commit with POST …/offsets)' })),
