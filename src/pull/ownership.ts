@@ -4,21 +4,15 @@
  * over (one script: the old owner must still be dead) once it is gone, rebuilding the consumer from the
  * record: it resumes at the group's committed offsets, so only polled-but-uncommitted records come again.
  */
-import { AppError, kafkaUnavailable, redisUnavailable } from '../errors.js'
+import { viaRedis } from '../consumers/service-context.js'
+import { AppError, kafkaUnavailable } from '../errors.js'
 import { announce, localKey, notFound, type PullContext } from './context.js'
 import { startLocalConsumer, type LocalConsumer } from './local-consumer.js'
 import type { PullInstanceRecord } from './types.js'
 
 export type Route = { local: LocalConsumer, record: PullInstanceRecord } | { forward: string, owner: string }
 
-async function redisStep<T> (what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn()
-  } catch (err) {
-    if (err instanceof AppError) throw err
-    throw redisUnavailable(`Redis is unavailable: cannot ${what}`, err)
-  }
-}
+const redisStep = viaRedis
 
 /** Builds (once, even for concurrent requests) the consumer of `record` on this instance. */
 export async function ensureLocal (ctx: PullContext, record: PullInstanceRecord): Promise<LocalConsumer> {

@@ -1,16 +1,27 @@
 /** Pull instances: polling records, committing and reading offsets, moving positions. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { Type, type Static } from 'typebox'
 import { fieldError } from '../errors.js'
 import { errorResponses } from '../http/schemas.js'
 import { contentTypeOf, recordFormat, recordsBody } from '../pull/formats.js'
-import type { PullService, SeekTarget } from '../pull/service.js'
+import type { PollOptions, PullService, SeekTarget } from '../pull/service.js'
+import type { PullInstanceRecord, RecordFormat } from '../pull/types.js'
+import type { ConsumedRecord } from '../webhooks/types.js'
 import { EdgeBodySchema, INSTANCE_PREFIXES, InstanceParams, OffsetListSchema, OffsetsBodySchema, RecordsQuerySchema, SeekBodySchema } from './pull-schemas.js'
 
 const tags = ['pull-consumers']
 const NoContent = Type.Null({ description: 'No content' })
 /** Documented as an array of envelopes or Confluent records; sent as the text formats.ts writes. */
 const RecordsAnswer = Type.Unsafe<string>(Type.Unknown({ description: '`{"records":[<webhook envelope>…]}` (see GET /topics/{topic}/partitions/{partition}/records), or with a Confluent Accept header an array of `{topic, key, value, partition, offset}`' }))
+
+/** The query's limits, native or Confluent names. */
+const pollOptions = (q: Static<typeof RecordsQuerySchema>): PollOptions => ({ timeoutMs: q.timeoutMs ?? q.timeout, maxRecords: q.maxRecords, maxBytes: q.maxBytes ?? q.max_bytes })
+
+/** The records in the shape the Accept header (or the instance's `format`) asks for. */
+function answered ({ records, record }: { records: ConsumedRecord[], record: PullInstanceRecord }, accept: string | undefined): { format: RecordFormat, body: string } {
+  const format = recordFormat(accept, record.settings.format)
+  return { format, body: recordsBody(records, format) }
+}
 
 const pullRecordRoutes: FastifyPluginAsyncTypebox<{ pull: PullService }> = async (app, { pull }) => {
   for (const prefix of INSTANCE_PREFIXES) {
@@ -27,10 +38,9 @@ const pullRecordRoutes: FastifyPluginAsyncTypebox<{ pull: PullService }> = async
         response: { 200: RecordsAnswer, ...errorResponses(400, 404, 409, 503) }
       }
     }, async (request, reply) => {
-      const q = request.query
-      const { records, record } = await pull.poll(request.params.groupId, request.params.instanceId, { timeoutMs: q.timeoutMs ?? q.timeout, maxRecords: q.maxRecords, maxBytes: q.maxBytes ?? q.max_bytes })
-      const format = recordFormat(request.headers.accept, record.settings.format)
-      return await reply.type(contentTypeOf(format)).send(recordsBody(records, format))
+      const polled = await pull.poll(request.params.groupId, request.params.instanceId, pollOptions(request.query))
+      const { format, body } = answered(polled, request.headers.accept)
+      return await reply.type(contentTypeOf(format)).send(body)
     })
 
     if (prefix.startsWith('/consumers/')) {
@@ -45,10 +55,8 @@ const pullRecordRoutes: FastifyPluginAsyncTypebox<{ pull: PullService }> = async
         }
       }, async (request, reply) => {
         const { groupId, instanceId, topic } = request.params
-        const q = request.query
-        const { records, record } = await pull.pollTopic(groupId, instanceId, topic, { timeoutMs: q.timeoutMs ?? q.timeout, maxRecords: q.maxRecords, maxBytes: q.maxBytes ?? q.max_bytes })
-        const format = recordFormat(request.headers.accept, record.settings.format)
-        return await reply.type(contentTypeOf(format)).send(recordsBody(records, format))
+        const { format, body } = answered(await pull.pollTopic(groupId, instanceId, topic, pollOptions(request.query)), request.headers.accept)
+        return await reply.type(contentTypeOf(format)).send(body)
       })
     }
 
