@@ -22,6 +22,7 @@ import { createTopicService } from './topics/service.js'
 import { createSseService, isDefinedGroup } from './sse/service.js'
 import producePlugin from './produce/plugin.js'
 import consumersPlugin from './consumers/plugin.js'
+import pullPlugin from './pull/plugin.js'
 import { createDeliveryEvents } from './consumers/delivery-events.js'
 import { wireMetrics } from './metrics/wire.js'
 import { createDeliverer } from './webhooks/delivery/deliverer.js'
@@ -100,6 +101,8 @@ export async function buildApp ({ config, logger }: BuildOptions): Promise<Fasti
     observer: deliveryEvents.emit
   })
   await app.register(consumersPlugin, { config, logger: log, deliverer, deliveryEvents, liveness })
+  // pull consumers: after the consumers plugin, so they close first and their parts join its registry entry
+  await app.register(pullPlugin, { config, logger: log })
   const topics = createTopicService({ getAdmin: () => app.kafka.connectedAdmin(), kafka: app.kafka.kafka, clientId: config.kafka.clientId, logger: log })
   const sse = createSseService({
     kafka: app.kafka.kafka,
@@ -113,7 +116,7 @@ export async function buildApp ({ config, logger }: BuildOptions): Promise<Fasti
   })
   // streams end before Fastify waits for requests in flight (an open stream is one), while Kafka is connected
   app.addHook('preClose', async () => { await sse.stopAll() })
-  await registerRoutes(app, { kafka: app.kafka, redis: app.redis, produce: app.produce, consumers: app.consumers, topics, sse })
+  await registerRoutes(app, { kafka: app.kafka, redis: app.redis, produce: app.produce, consumers: app.consumers, topics, sse, pull: app.pull })
   // produce and delivery events, consumer lag, the heartbeat age and open streams feed the Prometheus metrics
   const unwire = wireMetrics(app.metrics, { produce: app.produce, deliveries: deliveryEvents, consumers: app.consumerSupervisor, sse })
   app.addHook('onClose', async () => { unwire() })

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'GW_REDIS_UNAVAILABLE'
   | 'GW_OVERLOADED'
   | 'GW_SHUTTING_DOWN'
+  | 'GW_OWNER_UNAVAILABLE'
   | 'GW_INTERNAL'
 
 export interface ErrorDetail {

@@ -9,6 +9,8 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export interface Config {
   port: number
   host: string
+  /** GATEWAY_ADVERTISED_URL: how other instances reach this one (pull consumers are forwarded to their owner); default http://<host>:<port>. */
+  advertisedUrl: string | undefined
   logLevel: LogLevel
   bodyLimitBytes: number
   requestTimeoutMs: number
@@ -165,6 +167,7 @@ export function loadConfig (env: Env = process.env): Config {
   const config: Config = {
     port: r.int('PORT', 8080, 0, 65535),
     host: r.string('HOST', '0.0.0.0', { pattern: /^[A-Za-z0-9.:_-]+$/, text: 'must be a host name or IP address' }),
+    advertisedUrl: r.raw('GATEWAY_ADVERTISED_URL') === undefined ? undefined : r.string('GATEWAY_ADVERTISED_URL', '', { pattern: /^https?:\/\/[^\s/?#]+\/?$/, text: 'must be an http:// or https:// base URL (scheme, host, optional port, no path)' }).replace(/\/$/, ''),
     logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS) ?? 'info',
     bodyLimitBytes: r.int('BODY_LIMIT_BYTES', MIB, 1024, 100 * MIB),
     requestTimeoutMs: r.int('REQUEST_TIMEOUT_MS', 60_000, 1000, 3_600_000),

@@ -57,7 +57,7 @@ const WebhookSchema = Type.Object({
   }))
 }, { additionalProperties: false, description: 'Where and how records are delivered' })
 
-const ConsumerTuningSchema = Type.Object({
+export const ConsumerTuningSchema = Type.Object({
   sessionTimeoutMs: Type.Optional(Type.Integer({ minimum: 6000, maximum: 1_800_000, description: 'Kafka session timeout in ms (default 30000; the broker allows 6000-1800000 by default): how soon a dead member loses its partitions' })),
   heartbeatIntervalMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000, description: 'Kafka heartbeat interval in ms (default 3000); must be below the session timeout' })),
   rebalanceTimeoutMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 1_800_000, description: 'How long the group waits for members to rejoin during a rebalance, in ms (default 60000)' })),

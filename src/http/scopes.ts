@@ -45,6 +45,33 @@ function listedTopics (query: unknown): NamedTopic[] {
 
 const TOPIC_PARTITION = '/topics/:topic/partitions/:partition'
 
+/** Pull bodies naming topics: a subscription's list, or `partitions`/`offsets` items (assignments, commits, seeks). */
+function pullTopics (body: unknown): NamedTopic[] {
+  const b = record(body)
+  const topics = Array.isArray(b.topics) ? b.topics.flatMap((t, i) => namedTopic(`body/topics/${i}`, t)) : []
+  const items = (key: 'partitions' | 'offsets'): NamedTopic[] => Array.isArray(b[key]) ? b[key].flatMap((p, i) => namedTopic(`body/${key}/${i}/topic`, record(p).topic)) : []
+  return [...topics, ...items('partitions'), ...items('offsets')]
+}
+
+/** The pull-consumer routes, under the gateway's prefix and Confluent v2's (src/routes/pull*.ts): all `consume`. */
+function pullScopes (): Record<string, RouteScope> {
+  const out: Record<string, RouteScope> = {
+    'POST /consumer-groups/:groupId/instances': { scope: 'consume' },
+    'POST /consumers/:groupId': { scope: 'consume' },
+    'GET /consumers/:groupId/instances/:instanceId/topics/:topic': { scope: 'consume', paramTopic: true }
+  }
+  for (const prefix of ['/consumer-groups/:groupId/instances/:instanceId', '/consumers/:groupId/instances/:instanceId']) {
+    for (const route of ['DELETE ', 'GET /subscription', 'DELETE /subscription', 'GET /assignments', 'GET /records', 'GET /offsets']) {
+      const [method, suffix] = route.split(' ') as [string, string]
+      out[`${method} ${prefix}${suffix}`] = { scope: 'consume' }
+    }
+    for (const suffix of ['/subscription', '/assignments', '/offsets', '/positions', '/positions/beginning', '/positions/end']) {
+      out[`POST ${prefix}${suffix}`] = { scope: 'consume', bodyTopics: pullTopics }
+    }
+  }
+  return out
+}
+
 /** `METHOD url` (Fastify's route syntax) → what the route needs. */
 export const ROUTE_SCOPES: Readonly<Record<string, RouteScope>> = {
   'POST /messages': { scope: 'produce', bodyTopics: body => namedTopic('body/topic', record(body).topic) },
@@ -62,7 +89,8 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteScope>> = {
   [`POST ${TOPIC_PARTITION}`]: { scope: 'produce', paramTopic: true },
   'DELETE /topics/:topic': { scope: 'admin', paramTopic: true },
   [`GET ${TOPIC_PARTITION}/offsets`]: { scope: 'consume', paramTopic: true },
-  [`GET ${TOPIC_PARTITION}/records`]: { scope: 'consume', paramTopic: true }
+  [`GET ${TOPIC_PARTITION}/records`]: { scope: 'consume', paramTopic: true },
+  ...pullScopes()
 }
 
 /** The policy of the route `request` matched (HEAD answers like GET). */

@@ -1,5 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { Type, type Static } from 'typebox'
+import { AppError } from '../errors.js'
+import { viaRedis } from '../consumers/service-context.js'
+import type { PullService } from '../pull/service.js'
+import type { PullInstanceRecord } from '../pull/types.js'
 import { errorResponses } from '../http/schemas.js'
 import { DefinitionsBodySchema, DefinitionViewSchema, GROUP_ID_PATTERN, preValidationError, type GroupDefinitionInput } from '../consumers/definition.js'
 import type { ConsumerService } from '../consumers/service.js'
@@ -57,6 +61,29 @@ const GroupViewSchema = Type.Object({
   instances: Type.Record(Type.String(), GroupStatusSchema, { description: 'Live status per gateway instance (clientId) running the group' })
 }, { additionalProperties: false, description: 'A consumer group: its definition (without secrets) and its live status per instance' })
 
+const PullInstanceViewSchema = Type.Object({
+  instanceId: Type.String({ description: 'Pull consumer instance id' }),
+  owner: Type.String({ description: 'clientId of the gateway instance holding its Kafka consumer' }),
+  topics: Type.Array(Type.String(), { description: 'Subscribed topics' }),
+  partitions: Type.Array(Type.Object({ topic: Type.String(), partition: Type.Integer() }, { additionalProperties: false }), { description: 'Explicitly assigned partitions' }),
+  createdAt: Type.String({ description: 'When it was created (ISO 8601)' })
+}, { additionalProperties: false, description: 'A pull consumer instance of the group (POST /consumer-groups/{groupId}/instances)' })
+
+const GroupWithPullSchema = Type.Object({
+  ...GroupViewSchema.properties,
+  pullInstances: Type.Array(PullInstanceViewSchema, { description: 'The group\'s pull consumer instances (a group of pull instances only has no declarations)' })
+}, { additionalProperties: false, description: 'A consumer group: its definition (without secrets), its live status per instance and its pull consumer instances' })
+
+function pullView (r: PullInstanceRecord): Static<typeof PullInstanceViewSchema> {
+  return {
+    instanceId: r.instanceId,
+    owner: r.owner,
+    topics: r.source.kind === 'subscription' ? r.source.topics : [],
+    partitions: r.source.kind === 'assignment' ? r.source.partitions : [],
+    createdAt: r.createdAt
+  }
+}
+
 const WarningSchema = Type.Object({
   groupId: Type.String({ description: 'The group concerned' }),
   message: Type.String({ description: 'What overlaps, in words' }),
@@ -77,9 +104,12 @@ const DefineResponseSchema = Type.Object({
   warnings: Type.Array(WarningSchema, { description: 'Overlapping partition declarations (accepted: each declaring instance consumes them)' })
 }, { additionalProperties: false })
 
-export interface ConsumerGroupRoutesOptions { consumers: Pick<ConsumerService, 'define' | 'list' | 'get'> }
+export interface ConsumerGroupRoutesOptions {
+  consumers: Pick<ConsumerService, 'define' | 'list' | 'get'>
+  pull: Pick<PullService, 'instances'>
+}
 
-const consumerGroupRoutes: FastifyPluginAsyncTypebox<ConsumerGroupRoutesOptions> = async (app, { consumers }) => {
+const consumerGroupRoutes: FastifyPluginAsyncTypebox<ConsumerGroupRoutesOptions> = async (app, { consumers, pull }) => {
   app.post('/consumer-groups', {
     schema: {
       tags: ['consumer-groups'],
@@ -117,10 +147,20 @@ const consumerGroupRoutes: FastifyPluginAsyncTypebox<ConsumerGroupRoutesOptions>
     schema: {
       tags: ['consumer-groups'],
       summary: 'One consumer-group definition with its live status per gateway instance',
+      description: 'A group that has only pull consumer instances answers with no declarations and its `pullInstances`.',
       params: Type.Object({ groupId: Type.String({ pattern: GROUP_ID_PATTERN, description: 'Consumer group id' }) }),
-      response: { 200: GroupViewSchema, ...errorResponses(400, 404, 503) }
+      response: { 200: GroupWithPullSchema, ...errorResponses(400, 404, 503) }
     }
-  }, async (request) => await consumers.get(request.params.groupId))
+  }, async (request) => {
+    const { groupId } = request.params
+    const pulls = (await viaRedis('read the pull consumer instances', () => pull.instances(groupId))).map(pullView)
+    try {
+      return { ...await consumers.get(groupId), pullInstances: pulls }
+    } catch (err) {
+      if (!(err instanceof AppError) || err.statusCode !== 404 || pulls.length === 0) throw err
+      return { groupId, version: 0, updatedAt: pulls[0]?.createdAt ?? '', declarations: [], instances: {}, pullInstances: pulls }
+    }
+  })
 }
 
 export default consumerGroupRoutes

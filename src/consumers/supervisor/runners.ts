@@ -35,9 +35,9 @@ export async function stopAllRunners (state: SupervisorState, why: string, grace
   await Promise.all([...state.slots.keys()].map(g => stopRunner(state, g, why, graceMs)))
 }
 
-/** Every runner's current registry parts: this instance's registry entry. */
+/** Every runner's current registry parts, and those of the other part sources: this instance's registry entry. */
 export function allParts (state: SupervisorState): TopicPart[] {
-  return [...state.slots.values()].flatMap(s => s.runner.parts())
+  return [...state.slots.values()].flatMap(s => s.runner.parts()).concat(state.partSources.flatMap(source => source()))
 }
 
 /** Logs CONSUMERS_LOAD_COMPLETE once every runner started since the last announcement joined its group. */

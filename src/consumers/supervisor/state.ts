@@ -4,7 +4,7 @@ import type { Kafka } from 'kafkajs'
 import type { Logger } from 'pino'
 import type { RegistryKeys } from '../../registry/keys.js'
 import type { Liveness } from '../../registry/liveness.js'
-import type { Registry } from '../../registry/registry.js'
+import type { Registry, TopicPart } from '../../registry/registry.js'
 import type { Deliverer } from '../../webhooks/types.js'
 import type { LagAdmin } from '../lag.js'
 import { createGroupRunner, type GroupRunner } from '../runner/runner.js'
@@ -65,6 +65,8 @@ export interface SupervisorState {
   owner: boolean
   loadAnnounced: boolean
   lagRunning: boolean
+  /** Other consumers of this instance (pull consumers) whose parts belong in its registry entry too. */
+  readonly partSources: Array<() => TopicPart[]>
 }
 
 export function createSupervisorState (deps: SupervisorDeps): SupervisorState {
@@ -86,7 +88,8 @@ export function createSupervisorState (deps: SupervisorDeps): SupervisorState {
     redisDown: false,
     owner: false,
     loadAnnounced: false,
-    lagRunning: false
+    lagRunning: false,
+    partSources: []
   }
 }
 

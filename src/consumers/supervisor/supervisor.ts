@@ -10,6 +10,7 @@
  * after Redis returns rewrites everything. Ticks never overlap; `reconcileNow()` runs one at once
  * (after a POST or DELETE on this instance).
  */
+import type { TopicPart } from '../../registry/registry.js'
 import type { DeliveryEvent } from '../../webhooks/types.js'
 import { stopAllRunners } from './runners.js'
 import { createSupervisorState, markRedisDown, type SupervisorDeps, type SupervisorState } from './state.js'
@@ -32,6 +33,8 @@ export interface Supervisor {
   lag (): LagSample[]
   /** Wall-clock ms of the last successful heartbeat refresh (it ages while Redis is unreachable or the clientId is taken); undefined before start and after close. */
   heartbeatAt (): number | undefined
+  /** Adds consumers outside the supervisor (pull consumers) to the registry entry each tick rewrites. */
+  addPartsSource (source: () => TopicPart[]): void
   /** Stops ticking and every consumer, then deletes this instance's heartbeat, registry field and status. */
   close (): Promise<void>
 }
@@ -45,6 +48,7 @@ export function createSupervisor (deps: SupervisorDeps): Supervisor {
     onDeliveryEvent: e => { state.slots.get(e.groupId)?.runner.observe(e) },
     lag: () => lagSamples(state),
     heartbeatAt: () => (state.closed ? undefined : deps.liveness.lastRefreshedAt),
+    addPartsSource: source => { state.partSources.push(source) },
     close: () => closeSupervisor(state)
   }
 }
