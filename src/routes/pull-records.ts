@@ -23,6 +23,14 @@ function answered ({ records, record }: { records: ConsumedRecord[], record: Pul
   return { format, body: recordsBody(records, format) }
 }
 
+/**
+ * The offset a commit writes. Native paths take the next offset to read (Strimzi's meaning); Confluent v2
+ * clients send the offset of the last record they processed and REST Proxy commits the one after it.
+ */
+function committedOffset (prefix: string, offset: string | number): string {
+  return prefix.startsWith('/consumers/') ? (BigInt(offset) + 1n).toString() : String(offset)
+}
+
 const pullRecordRoutes: FastifyPluginAsyncTypebox<{ pull: PullService }> = async (app, { pull }) => {
   for (const prefix of INSTANCE_PREFIXES) {
     app.get(`${prefix}/records`, {
@@ -64,13 +72,14 @@ const pullRecordRoutes: FastifyPluginAsyncTypebox<{ pull: PullService }> = async
       schema: {
         tags,
         summary: 'Commit offsets: the ones given, or (no body) the offset after every record polled',
+        description: 'Under `/consumer-groups/…` each given offset is the next one to read (what is committed). Under Confluent\'s `/consumers/…` it is the offset of the last record processed, and the one after it is committed, as REST Proxy does.',
         params: InstanceParams,
         body: OffsetsBodySchema,
         response: { 200: OffsetListSchema, ...errorResponses(400, 404, 503) }
       }
     }, async (request) => {
       const given = request.body.offsets
-      const offsets = given === undefined || given.length === 0 ? undefined : given.map(o => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) }))
+      const offsets = given === undefined || given.length === 0 ? undefined : given.map(o => ({ topic: o.topic, partition: o.partition, offset: committedOffset(prefix, o.offset) }))
       return { offsets: await pull.commit(request.params.groupId, request.params.instanceId, offsets) }
     })
 

@@ -100,9 +100,10 @@ t.test('Confluent v2 paths, content types and record shapes', async t => {
   t.equal(Buffer.from(binary[0]?.key ?? '', 'base64').toString(), 'k1')
   t.equal(Buffer.from(binary[1]?.value ?? '', 'base64').toString(), 'plain text')
 
-  const commit = await call('POST', `${base}/offsets`, { offsets: [{ topic, partition: 0, offset: 2 }] }, v2)
+  // Confluent's meaning: the offset of the last record processed; the one after it is committed
+  const commit = await call('POST', `${base}/offsets`, { offsets: [{ topic, partition: 0, offset: 1 }] }, v2)
   t.equal(commit.statusCode, 200, commit.body)
-  t.same((await call('GET', `${base}/offsets`)).json(), { offsets: [{ topic, partition: 0, offset: '2' }] })
+  t.same((await call('GET', `${base}/offsets`)).json(), { offsets: [{ topic, partition: 0, offset: '2' }] }, 'committed 1 + 1: both records done')
   t.equal((await call('POST', `${base}/positions/end`, undefined, v2)).statusCode, 204, 'no body: every partition held')
   t.equal((await call('DELETE', base, undefined, v2)).statusCode, 204)
 })
