@@ -75,7 +75,7 @@ export async function waitForCount (receiver: BenchReceiver, expected: number, s
  * One JSON request to the gateway. A 503 (the gateway shedding load on a busy machine, refused before
  * the route runs) is retried for up to 30 s.
  */
-async function gatewayJson (gateway: GatewayProcess, method: 'POST' | 'DELETE' | 'GET', path: string, body?: unknown): Promise<unknown> {
+export async function gatewayJson (gateway: GatewayProcess, method: 'POST' | 'DELETE' | 'GET', path: string, body?: unknown): Promise<unknown> {
   const deadline = Date.now() + 30_000
   for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
     const res = await fetch(`${gateway.url}${path}`, {

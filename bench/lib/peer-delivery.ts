@@ -49,23 +49,27 @@ async function bridgeCall (url: string, method: 'POST' | 'GET' | 'DELETE', heade
   return text === '' ? undefined : JSON.parse(text)
 }
 
-/** Polls until `expected` records were read (or nothing came for `stallMs`); the span runs from the first non-empty poll's request to the last's answer. */
-async function pollAll (instance: string, o: PeerDeliveryRun): Promise<{ count: number, firstAt: number, lastAt: number, joinMs: number }> {
+/**
+ * Calls `poll` (one poll, answering how many records it got) until `expected` records were read, or
+ * nothing came for `stallMs`; the span runs from the first non-empty poll's request to the last's answer.
+ */
+export async function pollAll (what: string, poll: () => Promise<number>, o: PeerDeliveryRun): Promise<DeliveryFigures> {
   const started = performance.now()
   const s = { count: 0, firstAt: 0, lastAt: 0, lastProgress: Date.now() }
   while (s.count < o.expected) {
     const t0 = performance.now()
-    const records = await bridgeCall(`${instance}/records?timeout=1000`, 'GET', { accept: BINARY }) as unknown[]
-    if (records.length > 0) {
+    const n = await poll()
+    if (n > 0) {
       if (s.firstAt === 0) s.firstAt = t0
-      s.count += records.length
+      s.count += n
       s.lastAt = performance.now()
       s.lastProgress = Date.now()
     } else if (Date.now() - s.lastProgress > o.stallMs) {
-      throw new Error(`Strimzi poll: nothing for ${o.stallMs} ms (${s.count} of ${o.expected})`)
+      throw new Error(`${what}: nothing for ${o.stallMs} ms (${s.count} of ${o.expected})`)
     }
   }
-  return { count: s.count, firstAt: s.firstAt, lastAt: s.lastAt, joinMs: s.firstAt - started }
+  const spanS = (s.lastAt - s.firstAt) / 1000
+  return { messagesPerSec: spanS > 0 ? s.count / spanS : 0, p50Ms: undefined, p99Ms: undefined, latencySource: 'n/a (no HTTP push)', count: s.count, joinMs: s.firstAt - started, spanS, failures: 0 }
 }
 
 export async function strimziPollRun (bridgeUrl: string, o: PeerDeliveryRun): Promise<DeliveryFigures> {
@@ -75,9 +79,7 @@ export async function strimziPollRun (bridgeUrl: string, o: PeerDeliveryRun): Pr
   }) as { base_uri: string }
   try {
     await bridgeCall(`${created.base_uri}/subscription`, 'POST', { 'content-type': V2 }, { topics: [o.topic] })
-    const r = await pollAll(created.base_uri, o)
-    const spanS = (r.lastAt - r.firstAt) / 1000
-    return { messagesPerSec: spanS > 0 ? r.count / spanS : 0, p50Ms: undefined, p99Ms: undefined, latencySource: 'n/a (no HTTP push)', count: r.count, joinMs: r.joinMs, spanS, failures: 0 }
+    return await pollAll('Strimzi poll', async () => (await bridgeCall(`${created.base_uri}/records?timeout=1000`, 'GET', { accept: BINARY }) as unknown[]).length, o)
   } finally {
     await bridgeCall(created.base_uri, 'DELETE', { 'content-type': V2 }).catch(() => undefined)
   }

@@ -2,12 +2,14 @@
  * delivery: a pre-filled topic delivered by a gateway consumer group (one record per request, and in
  * batches) to the bench receiver, beside a bare kafkajs consumer (read only), a hand-written kafkajs +
  * undici pusher and @platformatic/kafka-hooks delivering to the same receiver, and the Strimzi bridge's
- * pull consumer (records/s polled) as a reference.
+ * pull consumer (records/s polled) beside the gateway's own pull consumer (issue 13), both compared with
+ * the bare kafkajs read.
  */
 import kafkajs from 'kafkajs'
 import type { GatewayProcess } from '../../scripts/lib/launch/gateway.js'
 import { contenderLines, contenderResults, interleaveDelivery, ratioTo, type DeliveryContender } from '../lib/contenders.js'
 import { bareDeliveryRun, fillTopic, gatewayDeliveryRun, startBareConsumer, type BareConsumer } from '../lib/delivery.js'
+import { gatewayPullRun } from '../lib/gateway-pull.js'
 import { hooksDeliveryRun, strimziPollRun } from '../lib/peer-delivery.js'
 import { hooksName, strimziName } from '../lib/peers.js'
 import { DELIVERY_BATCH, DELIVERY_CONCURRENCY, DELIVERY_MESSAGES, DELIVERY_WARMUP, STALL_MS, VALUE } from '../lib/run-settings.js'
@@ -35,6 +37,7 @@ function contenders (b: Bench, gw: GatewayProcess, bare: { read: BareConsumer, h
     },
     { key: 'kafkajsBareRead', name: 'kafkajs bare consumer (read, no HTTP)', run: async (a) => await bareDeliveryRun({ bare: bare.read, brokers: b.brokerList, ...common(a, 'read') }) },
     { key: 'kafkajsUndiciHandWritten', name: 'kafkajs + undici, hand-written', run: async (a) => await bareDeliveryRun({ bare: bare.http, receiver: rx, brokers: b.brokerList, ...common(a, 'http') }) },
+    { key: 'gatewayPull', name: 'gateway pull consumer', note: 'records/s polled + committed, no webhook', run: async (a) => await gatewayPullRun(gw, common(a, 'pull')) },
     h.available
       ? { key: 'kafkaHooks', name: hooksName(b.peers), warmUp: false, note: `concurrency ${DELIVERY_CONCURRENCY}, unordered`, run: async (a) => await hooksDeliveryRun(b, common(a, 'hooks')) }
       : { key: 'kafkaHooks', name: hooksName(b.peers), notRun: h.reason },
@@ -75,6 +78,7 @@ export async function deliveryRows (b: Bench, gw: GatewayProcess): Promise<void>
   const rHttp = ratioTo(m, 'kafkajsUndiciHandWritten')
   const rBatchRead = ratioTo(m, 'kafkajsBareRead', 'gatewayBatched')
   const rHooks = ratioTo(m, 'kafkaHooks')
+  const rPull = ratioTo(m, 'kafkajsBareRead', 'gatewayPull')
   b.targets.push(
     target('delivery: gateway ≥ 70% of the bare kafkajs consumer', rRead, '≥ 0.70'),
     target(`delivery: gateway with batchSize ${DELIVERY_BATCH} ≥ 70% of the bare kafkajs consumer`, rBatchRead, '≥ 0.70'),
@@ -91,7 +95,9 @@ export async function deliveryRows (b: Bench, gw: GatewayProcess): Promise<void>
     ratioGatewayToHandWritten: rHttp,
     ratioGatewayBatchedToBareRead: rBatchRead,
     ratioGatewayToKafkaHooks: rHooks,
-    ratioGatewayToStrimziPoll: ratioTo(m, 'strimziPoll')
+    ratioGatewayToStrimziPoll: ratioTo(m, 'strimziPoll'),
+    ratioGatewayPullToBareRead: rPull,
+    ratioGatewayPullToStrimziPoll: ratioTo(m, 'strimziPoll', 'gatewayPull')
   }
   const gwMedian = m.get('gateway')?.median
   b.lines.push(
@@ -102,7 +108,9 @@ export async function deliveryRows (b: Bench, gw: GatewayProcess): Promise<void>
       ['gateway / kafkajs + undici', rHttp, ''],
       [`gateway batchSize ${DELIVERY_BATCH} / bare kafkajs consumer`, rBatchRead, '≥ 0.70'],
       [`gateway / ${hooksName(b.peers)}`, rHooks, '≥ 1.50'],
-      [`gateway / ${strimziName(b.peers)} pull consumer`, ratioTo(m, 'strimziPoll'), '']
+      [`gateway / ${strimziName(b.peers)} pull consumer`, ratioTo(m, 'strimziPoll'), ''],
+      ['gateway pull consumer / bare kafkajs consumer', rPull, ''],
+      [`gateway pull consumer / ${strimziName(b.peers)} pull consumer`, ratioTo(m, 'strimziPoll', 'gatewayPull'), '']
     ])
   )
   if (gwMedian !== undefined && gwMedian.p99Ms === undefined) b.lines.push(`  gateway fetch-to-2xx: ${gwMedian.latencySource}`)
