@@ -80,8 +80,9 @@ export interface ConfluentError { status: number, body: { error_code: number, me
  */
 export function toConfluentError (err: AppError, partitionInPath: boolean): ConfluentError {
   const details: ErrorDetail[] = (err.details ?? []).map(d => d.field === undefined ? d : { ...d, field: confluentField(d.field, partitionInPath) })
-  const first = details[0]
-  const named = first?.field !== undefined ? `${first.field}: ${first.message}${first.rule !== undefined ? ` (rule: ${first.rule})` : ''}` : err.message
+  // every problem in the one message: Confluent's shape has no list of them
+  const fielded = details.filter(d => d.field !== undefined)
+  const named = fielded.length > 0 ? fielded.map(d => `${d.field ?? ''}: ${d.message}${d.rule !== undefined ? ` (rule: ${d.rule})` : ''}`).join('; ') : err.message
   const message = err.statusCode >= 500 && err.code === 'GW_INTERNAL' ? 'internal error' : named
   if (err.code === 'GW_TOPIC_NOT_FOUND') return { status: 404, body: { error_code: 40401, message } }
   if (err.code === 'GW_PARTITION_OUT_OF_RANGE') return { status: 404, body: { error_code: 40402, message } }

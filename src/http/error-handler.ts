@@ -82,12 +82,17 @@ export function sendError (reply: FastifyReply, appErr: AppError): FastifyReply 
   return reply.code(appErr.statusCode).type('application/json').send(errorPayload(appErr))
 }
 
+/** A failure in the log: 5xx with its cause at error level, 4xx as info (the client's mistake). */
+export function logError (request: FastifyRequest, appErr: AppError, err: unknown): void {
+  if (appErr.statusCode >= 500) request.log.error({ err: appErr.cause ?? err, code: appErr.code }, appErr.message)
+  else request.log.info({ code: appErr.code, statusCode: appErr.statusCode }, appErr.message)
+}
+
 /** The one error handler: every failure leaves the gateway in the same JSON shape; 5xx internals stay in the log. */
 export function installErrorHandler (app: FastifyInstance): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const appErr = toAppError(err)
-    if (appErr.statusCode >= 500) request.log.error({ err: appErr.cause ?? err, code: appErr.code }, appErr.message)
-    else request.log.info({ code: appErr.code, statusCode: appErr.statusCode }, appErr.message)
+    logError(request, appErr, err)
     return sendError(reply, appErr)
   })
   app.setNotFoundHandler((request, reply) =>

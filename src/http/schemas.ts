@@ -16,3 +16,11 @@ export const ErrorSchema = Type.Object({
 
 export const errorResponses = (...codes: number[]): Record<number, typeof ErrorSchema> =>
   Object.fromEntries(codes.map(c => [c, ErrorSchema]))
+
+export const ConfluentErrorSchema = Type.Object({
+  error_code: Type.Integer({ description: 'Confluent\'s code: 40401 unknown topic, 40402 unknown partition, 40403 unknown consumer instance, 40902 instance name taken, 40903 illegal state (e.g. no subscription), 50003 retriable (Kafka or the instance\'s owner unavailable); else the HTTP status' }),
+  message: Type.String({ description: 'What is wrong, naming the field and the rule' })
+}, { description: 'Confluent REST Proxy\'s error shape (its routes only)' })
+
+export const confluentErrorResponses = (...codes: number[]): Record<number, typeof ConfluentErrorSchema> =>
+  Object.fromEntries(codes.map(c => [c, ConfluentErrorSchema]))

@@ -3,7 +3,9 @@ import { Type } from 'typebox'
 import {
   CONFLUENT_REQUEST_TYPE, CONFLUENT_V2, embeddedFormat, toConfluentError, toConfluentResponse, toProduceRequest, unsupportedMediaType
 } from '../confluent/produce.js'
-import { toAppError } from '../http/error-handler.js'
+import { sendConfluentError } from '../confluent/errors.js'
+import { logError, toAppError } from '../http/error-handler.js'
+import { confluentErrorResponses } from '../http/schemas.js'
 import { MAX_MESSAGES } from '../produce/plan.js'
 import type { ProduceService } from '../produce/service.js'
 import { TopicParams } from './topics.js'
@@ -35,12 +37,7 @@ const ConfluentProduced = Type.Object({
   }), { description: 'One entry per record, in request order' })
 }, { examples: [{ key_schema_id: null, value_schema_id: null, offsets: [{ partition: 2, offset: 1041, error_code: null, error: null }] }] })
 
-const ConfluentError = Type.Object({
-  error_code: Type.Integer({ description: '40401 unknown topic, 40402 unknown partition, else the HTTP status' }),
-  message: Type.String({ description: 'What is wrong, naming the field and the rule' })
-}, { description: 'Confluent\'s error shape' })
-
-const errors = Object.fromEntries([400, 404, 409, 413, 415, 422, 502, 503, 504].map(s => [s, ConfluentError]))
+const errors = confluentErrorResponses(400, 404, 409, 413, 415, 422, 502, 503, 504)
 
 const DESCRIPTION = 'Confluent REST Proxy v2 compatible produce. Content types: `application/vnd.kafka.json.v2+json` (JSON key and value), ' +
   '`application/vnd.kafka.binary.v2+json` or `application/vnd.kafka.v2+json` (base64 key and value, as v2 defaults to binary), and the same in v1 ' +
@@ -59,11 +56,8 @@ const confluentProduceRoutes: FastifyPluginAsyncTypebox<ConfluentProduceRoutesOp
   })
   app.setErrorHandler((err, request, reply) => {
     const appErr = toAppError(err)
-    if (appErr.statusCode >= 500) request.log.error({ err: appErr.cause ?? err, code: appErr.code }, appErr.message)
-    else request.log.info({ code: appErr.code, statusCode: appErr.statusCode }, appErr.message)
-    const out = toConfluentError(appErr, (request.params as { partition?: unknown }).partition !== undefined)
-    if (appErr.retryAfterSeconds !== undefined) reply.header('retry-after', String(appErr.retryAfterSeconds))
-    return reply.code(out.status).type(CONFLUENT_V2).send(out.body)
+    logError(request, appErr, err)
+    return sendConfluentError(reply, appErr, toConfluentError(appErr, (request.params as { partition?: unknown }).partition !== undefined))
   })
 
   // documented media types (the OpenAPI generator reads these two)

@@ -1,10 +1,9 @@
 /** Pull instances: create, delete, and what they read (subscription or explicit assignment). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { errorResponses } from '../http/schemas.js'
 import type { PullService } from '../pull/service.js'
 import type { PullSource } from '../pull/types.js'
-import { AssignmentsSchema, CreateBodySchema, CreatedSchema, GroupParams, INSTANCE_PREFIXES, InstanceParams, SourceViewSchema, SubscriptionSchema } from './pull-schemas.js'
+import { AssignmentsSchema, CreateBodySchema, CreatedSchema, GroupParams, INSTANCE_PREFIXES, InstanceParams, pullErrors, SourceViewSchema, SubscriptionSchema } from './pull-schemas.js'
 
 const tags = ['pull-consumers']
 const NoContent = Type.Null({ description: 'No content' })
@@ -28,7 +27,7 @@ const pullInstanceRoutes: FastifyPluginAsyncTypebox<{ pull: PullService }> = asy
           `${native ? '201' : '200 (as Confluent answers)'} with \`instance_id\` and \`base_uri\`. A group defined for webhooks (POST /consumer-groups) → 409.`,
         params: GroupParams,
         body: CreateBodySchema,
-        response: { [native ? 201 : 200]: CreatedSchema, ...errorResponses(400, 409, 503) }
+        response: { [native ? 201 : 200]: CreatedSchema, ...pullErrors(url, 400, 409, 503) }
       }
     }, async (request, reply) => {
       const { groupId } = request.params
@@ -40,7 +39,7 @@ const pullInstanceRoutes: FastifyPluginAsyncTypebox<{ pull: PullService }> = asy
 
   for (const prefix of INSTANCE_PREFIXES) {
     app.delete(prefix, {
-      schema: { tags, summary: 'Delete a pull consumer instance (leaves its group; uncommitted polls are not committed)', params: InstanceParams, response: { 204: NoContent, ...errorResponses(400, 404, 503) } }
+      schema: { tags, summary: 'Delete a pull consumer instance (leaves its group; uncommitted polls are not committed)', params: InstanceParams, response: { 204: NoContent, ...pullErrors(prefix, 400, 404, 503) } }
     }, async (request, reply) => {
       await pull.remove(request.params.groupId, request.params.instanceId)
       return await reply.code(204).send(null)
@@ -53,7 +52,7 @@ const pullInstanceRoutes: FastifyPluginAsyncTypebox<{ pull: PullService }> = asy
         description: 'A new subscription starts a new Kafka consumer: it reads from the group\'s committed offsets (records polled but not committed come again). Unknown topic → 404 naming it.',
         params: InstanceParams,
         body: SubscriptionSchema,
-        response: { 204: NoContent, ...errorResponses(400, 404, 503) }
+        response: { 204: NoContent, ...pullErrors(prefix, 400, 404, 503) }
       }
     }, async (request, reply) => {
       await pull.setSource(request.params.groupId, request.params.instanceId, { kind: 'subscription', topics: request.body.topics })
@@ -61,7 +60,7 @@ const pullInstanceRoutes: FastifyPluginAsyncTypebox<{ pull: PullService }> = asy
     })
 
     app.delete(`${prefix}/subscription`, {
-      schema: { tags, summary: 'Unsubscribe (stops the instance\'s Kafka consumer; the instance stays)', params: InstanceParams, response: { 204: NoContent, ...errorResponses(400, 404, 503) } }
+      schema: { tags, summary: 'Unsubscribe (stops the instance\'s Kafka consumer; the instance stays)', params: InstanceParams, response: { 204: NoContent, ...pullErrors(prefix, 400, 404, 503) } }
     }, async (request, reply) => {
       await pull.setSource(request.params.groupId, request.params.instanceId, { kind: 'none' })
       return await reply.code(204).send(null)
@@ -74,7 +73,7 @@ const pullInstanceRoutes: FastifyPluginAsyncTypebox<{ pull: PullService }> = asy
         description: 'kafkajs has no manual assign(): the instance joins its group with the `custom-assigner` protocol declaring these partitions, so every member of the group must be assigned (not subscribed). A partition the topic lacks → 400 GW_PARTITION_OUT_OF_RANGE.',
         params: InstanceParams,
         body: AssignmentsSchema,
-        response: { 204: NoContent, ...errorResponses(400, 404, 503) }
+        response: { 204: NoContent, ...pullErrors(prefix, 400, 404, 503) }
       }
     }, async (request, reply) => {
       await pull.setSource(request.params.groupId, request.params.instanceId, { kind: 'assignment', partitions: request.body.partitions })
@@ -83,7 +82,7 @@ const pullInstanceRoutes: FastifyPluginAsyncTypebox<{ pull: PullService }> = asy
 
     for (const what of ['subscription', 'assignments'] as const) {
       app.get(`${prefix}/${what}`, {
-        schema: { tags, summary: `The instance's ${what === 'subscription' ? 'subscribed topics' : 'assigned partitions'} and the partitions it holds now`, params: InstanceParams, response: { 200: SourceViewSchema, ...errorResponses(400, 404, 503) } }
+        schema: { tags, summary: `The instance's ${what === 'subscription' ? 'subscribed topics' : 'assigned partitions'} and the partitions it holds now`, params: InstanceParams, response: { 200: SourceViewSchema, ...pullErrors(prefix, 400, 404, 503) } }
       }, async (request) => {
         const { source, assigned } = await pull.source(request.params.groupId, request.params.instanceId)
         return sourceView(source, assigned)

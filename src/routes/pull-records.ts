@@ -2,12 +2,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
 import { fieldError } from '../errors.js'
-import { errorResponses } from '../http/schemas.js'
 import { contentTypeOf, recordFormat, recordsBody } from '../pull/formats.js'
 import type { PollOptions, PullService, SeekTarget } from '../pull/service.js'
 import type { PullInstanceRecord, RecordFormat } from '../pull/types.js'
 import type { ConsumedRecord } from '../webhooks/types.js'
-import { EdgeBodySchema, INSTANCE_PREFIXES, InstanceParams, OffsetListSchema, OffsetsBodySchema, RecordsQuerySchema, SeekBodySchema } from './pull-schemas.js'
+import { EdgeBodySchema, INSTANCE_PREFIXES, InstanceParams, OffsetListSchema, OffsetsBodySchema, pullErrors, RecordsQuerySchema, SeekBodySchema } from './pull-schemas.js'
 
 const tags = ['pull-consumers']
 const NoContent = Type.Null({ description: 'No content' })
@@ -43,7 +42,7 @@ const pullRecordRoutes: FastifyPluginAsyncTypebox<{ pull: PullService }> = async
           '`application/vnd.kafka.binary.v2+json` for Confluent\'s record shape. No subscription or assignment → 409.',
         params: InstanceParams,
         querystring: RecordsQuerySchema,
-        response: { 200: RecordsAnswer, ...errorResponses(400, 404, 409, 503) }
+        response: { 200: RecordsAnswer, ...pullErrors(prefix, 400, 404, 409, 503) }
       }
     }, async (request, reply) => {
       const polled = await pull.poll(request.params.groupId, request.params.instanceId, pollOptions(request.query))
@@ -59,7 +58,7 @@ const pullRecordRoutes: FastifyPluginAsyncTypebox<{ pull: PullService }> = async
           description: 'Answers like GET …/records (Confluent\'s shapes with their Accept types). An instance with an explicit assignment → 409.',
           params: Type.Object({ ...InstanceParams.properties, topic: Type.String({ minLength: 1, maxLength: 249, description: 'Topic to read' }) }),
           querystring: RecordsQuerySchema,
-          response: { 200: RecordsAnswer, ...errorResponses(400, 404, 409, 503) }
+          response: { 200: RecordsAnswer, ...pullErrors(prefix, 400, 404, 409, 503) }
         }
       }, async (request, reply) => {
         const { groupId, instanceId, topic } = request.params
@@ -75,7 +74,7 @@ const pullRecordRoutes: FastifyPluginAsyncTypebox<{ pull: PullService }> = async
         description: 'Under `/consumer-groups/…` each given offset is the next one to read (what is committed). Under Confluent\'s `/consumers/…` it is the offset of the last record processed, and the one after it is committed, as REST Proxy does.',
         params: InstanceParams,
         body: OffsetsBodySchema,
-        response: { 200: OffsetListSchema, ...errorResponses(400, 404, 503) }
+        response: { 200: OffsetListSchema, ...pullErrors(prefix, 400, 404, 503) }
       }
     }, async (request) => {
       const given = request.body.offsets
@@ -84,7 +83,7 @@ const pullRecordRoutes: FastifyPluginAsyncTypebox<{ pull: PullService }> = async
     })
 
     app.get(`${prefix}/offsets`, {
-      schema: { tags, summary: 'The group\'s committed offsets on every partition of the instance\'s topics', params: InstanceParams, response: { 200: OffsetListSchema, ...errorResponses(400, 404, 503) } }
+      schema: { tags, summary: 'The group\'s committed offsets on every partition of the instance\'s topics', params: InstanceParams, response: { 200: OffsetListSchema, ...pullErrors(prefix, 400, 404, 503) } }
     }, async (request) => ({ offsets: await pull.committed(request.params.groupId, request.params.instanceId) }))
 
     app.post(`${prefix}/positions`, {
@@ -94,7 +93,7 @@ const pullRecordRoutes: FastifyPluginAsyncTypebox<{ pull: PullService }> = async
         description: 'Records already fetched for these partitions are dropped; what was polled there is no longer part of a commit without a body.',
         params: InstanceParams,
         body: SeekBodySchema,
-        response: { 204: NoContent, ...errorResponses(400, 404, 503) }
+        response: { 204: NoContent, ...pullErrors(prefix, 400, 404, 503) }
       }
     }, async (request, reply) => {
       const targets: SeekTarget[] = request.body.offsets.map((o, i) => {
@@ -107,7 +106,7 @@ const pullRecordRoutes: FastifyPluginAsyncTypebox<{ pull: PullService }> = async
 
     for (const edge of ['beginning', 'end'] as const) {
       app.post(`${prefix}/positions/${edge}`, {
-        schema: { tags, summary: `Seek to the ${edge} of partitions (no body: every partition the instance holds)`, params: InstanceParams, body: EdgeBodySchema, response: { 204: NoContent, ...errorResponses(400, 404, 503) } }
+        schema: { tags, summary: `Seek to the ${edge} of partitions (no body: every partition the instance holds)`, params: InstanceParams, body: EdgeBodySchema, response: { 204: NoContent, ...pullErrors(prefix, 400, 404, 503) } }
       }, async (request, reply) => {
         await pull.seekEdge(request.params.groupId, request.params.instanceId, request.body.partitions, edge)
         return await reply.code(204).send(null)

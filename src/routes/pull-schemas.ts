@@ -1,6 +1,7 @@
 /** TypeBox schemas of the pull-consumer routes (native and Confluent v2 field names side by side). */
 import { Type } from 'typebox'
 import { ConsumerTuningSchema, GROUP_ID_PATTERN } from '../consumers/definition-schema.js'
+import { confluentErrorResponses, errorResponses } from '../http/schemas.js'
 
 /** Every instance route is served under both prefixes: the gateway's and Confluent REST Proxy v2's. */
 export const INSTANCE_PREFIXES = ['/consumer-groups/:groupId/instances/:instanceId', '/consumers/:groupId/instances/:instanceId'] as const
@@ -91,3 +92,7 @@ export const RecordsQuerySchema = Type.Object({
   max_bytes: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 * 1024 * 1024, description: 'Confluent\'s name for maxBytes' }))
 }, { additionalProperties: false })
 
+
+/** A pull route's error answers: the gateway's shape natively, Confluent's under /consumers/… (pull.ts sends them). */
+export const pullErrors = (path: string, ...codes: number[]): ReturnType<typeof errorResponses> | ReturnType<typeof confluentErrorResponses> =>
+  path.startsWith('/consumers/') ? confluentErrorResponses(...codes) : errorResponses(...codes)

@@ -1,10 +1,13 @@
 /**
  * Pull consumers (issue 13): the native routes under /consumer-groups/{groupId}/instances and their
  * Confluent REST Proxy v2 aliases under /consumers/{group}. This scope accepts Confluent's content types
- * and empty JSON bodies (Confluent clients POST some requests without one), and sends every request for an
+ * and empty JSON bodies (Confluent clients POST some requests without one), answers errors under
+ * /consumers/… in Confluent's shape (its clients read `error_code`), and sends every request for an
  * instance held by another gateway instance there before anything else runs (src/pull/forward.ts).
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { sendConfluentError, toConfluentConsumerError } from '../confluent/errors.js'
+import { logError, sendError, toAppError } from '../http/error-handler.js'
 import { CONFLUENT_CONTENT_TYPES } from '../pull/formats.js'
 import { FORWARDED_HEADER, forwardToOwner } from '../pull/forward.js'
 import type { PullService } from '../pull/service.js'
@@ -22,6 +25,13 @@ const pullRoutes: FastifyPluginAsync<PullRoutesOptions> = async (app, { pull }) 
   app.addContentTypeParser(['application/json', ...CONFLUENT_CONTENT_TYPES], { parseAs: 'string' }, (request, body, done) => {
     if (typeof body === 'string' && body.trim() === '') { done(null, undefined); return }
     json(request, body as string, done)
+  })
+
+  app.setErrorHandler((err, request, reply) => {
+    const appErr = toAppError(err)
+    logError(request, appErr, err)
+    if (!request.url.startsWith('/consumers/')) return sendError(reply, appErr)
+    return sendConfluentError(reply, appErr, toConfluentConsumerError(appErr))
   })
 
   // a POST without a body is an empty one: the schema then names what is required

@@ -2,11 +2,11 @@
  * Bad input to the pull-consumer routes: each a 4xx in the one error shape, naming the field and the rule
  * (native and Confluent paths alike); never a 500.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { uniqueName } from '../helpers/build.js'
 import { errorShapeProblem, type ErrorBody } from '../helpers/error-shape.js'
 import { createTopic, e2eGateway, registryKey } from '../e2e/helpers/gateway.js'
-import { injectCall, instanceUrl } from '../pull/helpers.js'
+import { injectCall, instanceUrl, type Answer } from '../pull/helpers.js'
 
 t.test('bad requests name the field and the rule', async t => {
   const app = await e2eGateway(t, { registryKey: registryKey(t) })
@@ -46,9 +46,28 @@ t.test('bad requests name the field and the rule', async t => {
   for (const [name, method, path, body, status, field, rule] of cases) {
     const res = await call(method, path, body)
     t.equal(res.statusCode, status, `${name}: ${res.body}`)
+    if (path.startsWith('/consumers/')) {
+      confluentError(t, name, res, status, `${field}: `, `(rule: ${rule})`)
+      continue
+    }
     t.equal(errorShapeProblem(status, res.body, res.headers['content-type'] as string), undefined, `${name}: the error shape`)
     const details = (res.json() as ErrorBody).details ?? []
     t.ok(details.some(d => d.field === field && d.rule === rule), `${name}: names ${field} (${rule}): ${JSON.stringify(details)}`)
+  }
+
+  // Confluent's paths answer Confluent's error shape with its consumer error codes, which its clients read
+  const confluentCases: Array<[string, 'GET' | 'POST', string, unknown, number, number]> = [
+    ['unknown instance', 'GET', `/consumers/${groupId}/instances/nope/records`, undefined, 404, 40403],
+    ['duplicate name', 'POST', `/consumers/${groupId}`, { name: 'one' }, 409, 40902],
+    ['poll before subscribing', 'GET', `${cf}/records?timeout=0`, undefined, 409, 40903],
+    ['subscription to a missing topic', 'POST', `${cf}/subscription`, { topics: [uniqueName('missing')] }, 404, 40401],
+    ['bad timeout', 'GET', `${cf}/records?timeout=-1`, undefined, 400, 400]
+  ]
+  for (const [name, method, path, body, status, code] of confluentCases) {
+    const res = await call(method, path, body)
+    t.equal(res.statusCode, status, `${name}: ${res.body}`)
+    confluentError(t, name, res, status, '', '')
+    t.equal((res.json() as { error_code: number }).error_code, code, `${name}: error_code ${code}`)
   }
 
   const subscribed = await call('POST', `${url}/subscription`, { topics: [topic] })
@@ -60,10 +79,19 @@ t.test('bad requests name the field and the rule', async t => {
 
   const notJson = await app.inject({ method: 'POST', url: `${cf}/subscription`, headers: { 'content-type': 'application/vnd.kafka.v2+json' }, payload: '{"topics": [' })
   t.equal(notJson.statusCode, 400, 'a Confluent content type with broken JSON is a 400')
-  t.match(notJson.json(), { details: [{ field: 'body', rule: 'json' }] })
+  confluentError(t, 'broken JSON', notJson, 400, 'body: ', '(rule: json)')
   const xml = await app.inject({ method: 'POST', url: `${cf}/subscription`, headers: { 'content-type': 'application/xml' }, payload: '<topics/>' })
   t.equal(xml.statusCode, 415, 'other content types are refused')
 })
+
+/** Confluent's error shape: exactly `{ error_code, message }` under its media type, the message naming the field and the rule. */
+function confluentError (t: Test, name: string, res: Answer, status: number, field: string, rule: string): void {
+  t.match(String(res.headers['content-type']), /^application\/vnd\.kafka\.v2\+json/, `${name}: Confluent's media type`)
+  const body = res.json() as Record<string, unknown>
+  t.same(Object.keys(body).sort(), ['error_code', 'message'], `${name}: Confluent's error shape`)
+  t.ok(typeof body.error_code === 'number' && (body.error_code === status || Math.floor(body.error_code / 100) === status), `${name}: error_code ${String(body.error_code)} for ${status}`)
+  t.ok(typeof body.message === 'string' && body.message.includes(field) && body.message.includes(rule), `${name}: "${String(body.message)}" names ${field}${rule}`)
+}
 
 t.test('a webhook group cannot take pull instances', async t => {
   const app = await e2eGateway(t, { registryKey: registryKey(t) })
