@@ -108,6 +108,19 @@ t.test('Confluent v2 paths, content types and record shapes', async t => {
   t.equal((await call('DELETE', base, undefined, v2)).statusCode, 204)
 })
 
+t.test('a seek right after subscribing, before the group is joined, applies', async t => {
+  const app = await e2eGateway(t, { registryKey: registryKey(t) })
+  const call = injectCall(app)
+  const topic = await createTopic(app, 1, 'pull-early-seek')
+  await postMessages(app, topic, Array.from({ length: 10 }, (_v, i) => ({ value: { i } })))
+  const url = await createSubscribed(call, uniqueName('pull-early-seek'), [topic])
+  const seek = await call('POST', `${url}/positions`, { offsets: [{ topic, partition: 0, offset: 6 }] })
+  t.equal(seek.statusCode, 204, seek.body)
+  const got: PolledRecord[] = []
+  await waitFor('the 4 records from offset 6', async () => { got.push(...await pollOnce(call, url)); return got.length >= 4 }, 30_000, 0)
+  t.same(got.map(r => r.offset), ['6', '7', '8', '9'], 'the first poll starts at the offset sought')
+})
+
 t.test('an idle instance is closed and removed after instanceTimeoutMs', async t => {
   const app = await e2eGateway(t, { registryKey: registryKey(t) })
   const call = injectCall(app)
