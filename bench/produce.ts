@@ -22,6 +22,7 @@ import { benchValue, directSingleRun, gatewayProduceRun, type Figures } from './
 import { startBenchServices } from './lib/services.js'
 import { CONNECTIONS, DURATION_S, MESSAGE_BYTES, MODE, PARTITIONS, WARMUP_S } from './lib/settings.js'
 import { runSuffix } from './lib/util.js'
+import { createTopicsAndWait } from '../src/kafka/create-topics.js'
 
 const { Kafka, Partitioners, logLevel } = kafkajs
 
@@ -54,7 +55,7 @@ async function main (): Promise<void> {
     const kafka = new Kafka({ clientId: `bench-direct-${suffix}`, brokers: brokers.split(','), logLevel: logLevel.NOTHING })
     admin = kafka.admin()
     await admin.connect()
-    await admin.createTopics({ topics: [gatewayTopic, directTopic].map(topic => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true })
+    await createTopicsAndWait(admin, { topics: [gatewayTopic, directTopic].map(topic => ({ topic, numPartitions: PARTITIONS })) })
 
     gateway = await startGateway({
       mode: MODE,

@@ -8,7 +8,7 @@ import { startGateway, type GatewayProcess } from '../../scripts/lib/launch/gate
 import { startKafkaHooks, type KafkaHooks, type KafkaHooksOptions } from '../../scripts/lib/launch/kafka-hooks.js'
 import type { Services } from '../../scripts/lib/launch/services.js'
 import { startStrimziBridge, type StrimziBridge } from '../../scripts/lib/launch/strimzi-bridge.js'
-import { waitUntil } from '../../scripts/lib/launch/wait.js'
+import { createTopicsAndWait } from '../../src/kafka/create-topics.js'
 import { probePeers, type PeerProbes } from '../lib/peers.js'
 import { startPlatformaticKafka, type PlatformaticKafkaClient } from '../lib/platformatic-kafka.js'
 import { startBenchReceiver, type BenchReceiver } from '../lib/receiver.js'
@@ -72,13 +72,8 @@ export async function createTopic (b: Bench, topic: string, partitions = PARTITI
 
 /** Several topics in one request (the memory row makes hundreds). */
 export async function createTopics (b: Bench, topics: string[], partitions = PARTITIONS): Promise<string[]> {
-  // kafkajs' own waitForLeaders gives up with UNKNOWN_TOPIC_OR_PARTITION on a busy machine: wait here instead
-  await b.admin.createTopics({ topics: topics.map(topic => ({ topic, numPartitions: partitions, configEntries: TOPIC_CONFIG })), waitForLeaders: false })
+  await createTopicsAndWait(b.admin, { topics: topics.map(topic => ({ topic, numPartitions: partitions, configEntries: TOPIC_CONFIG })), timeout: 60_000 })
   b.createdTopics.push(...topics)
-  await waitUntil(`leaders for ${topics.length} new topic(s)`, async () => {
-    const meta = await b.admin.fetchTopicMetadata({ topics })
-    return meta.topics.every(t => t.partitions.length === partitions && t.partitions.every(p => p.leader >= 0))
-  }, 60_000, 100)
   return topics
 }
 

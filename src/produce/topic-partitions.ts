@@ -8,6 +8,7 @@ import { mapKafkaError } from '../kafka/error-mapping.js'
 import { topicNotFound } from '../kafka/topics.js'
 import { sleep } from '../util/async.js'
 import type { ProduceState } from './state.js'
+import { createTopicsAndWait } from '../kafka/create-topics.js'
 
 /** How often, 100 ms apart, a created topic's metadata is looked for before the produce answers 503. */
 const CREATED_METADATA_TRIES = 20
@@ -32,7 +33,7 @@ export async function partitionsOf (state: ProduceState, topic: string): Promise
 async function createTopic (state: ProduceState, topic: string): Promise<number[]> {
   const admin = await state.kafka.connectedAdmin()
   // no partition count or replication factor: the broker's num.partitions / default.replication.factor apply
-  const created = await admin.createTopics({ topics: [{ topic }], waitForLeaders: true })
+  const created = await createTopicsAndWait(admin, { topics: [{ topic }] })
   state.log.info({ topic, created }, created ? 'created topic on first produce (AUTO_CREATE_TOPICS=true)' : 'topic appeared while creating it')
   for (let attempt = 0; attempt < CREATED_METADATA_TRIES; attempt++) {
     state.topics.invalidate(topic)

@@ -7,6 +7,7 @@ import { AppError, fieldError } from '../errors.js'
 import { assertTopicName } from '../kafka/topics.js'
 import { kafkaErrorType } from '../kafka/error-mapping.js'
 import { kafkaMessage, mapTopicError } from './errors.js'
+import { createTopicsAndWait } from '../kafka/create-topics.js'
 
 export interface CreateTopicInput {
   name: string
@@ -83,7 +84,7 @@ export async function createTopic (admin: Admin, input: CreateTopicInput): Promi
       throw fieldError('body/replicationFactor', 'brokerCount',
         `replication factor ${input.replicationFactor} is more than the ${brokers} broker${brokers === 1 ? '' : 's'} of the cluster (each replica needs its own broker)`)
     }
-    created = await admin.createTopics({ topics: [createRequest(input, entriesOf(input))], waitForLeaders: true, timeout: CREATE_TIMEOUT_MS })
+    created = await createTopicsAndWait(admin, { topics: [createRequest(input, entriesOf(input))], timeout: CREATE_TIMEOUT_MS })
   } catch (err) {
     throw err instanceof AppError ? err : await createError(admin, input, err)
   }

@@ -18,6 +18,7 @@ import { topicNameProblem } from '../kafka/topics.js'
 import { recordBytes } from '../kafka/record-format.js'
 import { sleep } from '../util/async.js'
 import type { ConsumedRecord } from './types.js'
+import { createTopicsAndWait } from '../kafka/create-topics.js'
 
 export const DLQ_HEADERS = Object.freeze({
   originalTopic: 'dlq-original-topic',
@@ -169,7 +170,7 @@ export function createDeadLetterWriter (deps: DeadLetterWriterDeps): DeadLetterW
         const admin = await deps.getAdmin()
         try {
           // no numPartitions/replicationFactor: the broker's defaults (-1 in the request)
-          const created = await admin.createTopics({ topics: [{ topic }], waitForLeaders: true })
+          const created = await createTopicsAndWait(admin, { topics: [{ topic }] })
           if (created) log.info({ topic }, 'dead-letter topic created')
         } catch (err) {
           if (!isTopicAlreadyExists(err)) throw err // another process created it meanwhile: fine

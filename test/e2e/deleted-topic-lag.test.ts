@@ -7,6 +7,7 @@ import t from 'tap'
 import { uniqueName, waitFor } from '../helpers/build.js'
 import { FAST_CONSUMER, createTopic, defineGroup, e2eGateway, metricsText, postMessages, sample } from './helpers/gateway.js'
 import { startHook } from './helpers/hook.js'
+import { createTopicsAndWait } from '../../src/kafka/create-topics.js'
 
 t.test('deleting a consumed topic poisons neither the shared admin nor later lag measurements', async t => {
   const app = await e2eGateway(t)
@@ -35,7 +36,7 @@ t.test('deleting a consumed topic poisons neither the shared admin nor later lag
 
   // the shared admin still creates topics (dead-letter topics depend on it)
   const fresh = uniqueName('lag-fresh')
-  await admin.createTopics({ topics: [{ topic: fresh, numPartitions: 1 }], waitForLeaders: true })
+  await createTopicsAndWait(admin, { topics: [{ topic: fresh, numPartitions: 1 }] })
   t.ok((await admin.listTopics()).includes(fresh), 'the shared admin created a topic after the deletion')
 
   // and lag is still measured for the remaining group: it rises when a record is held, then returns to 0

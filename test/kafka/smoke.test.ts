@@ -1,11 +1,12 @@
 import t from 'tap'
 import { build, uniqueName, waitFor } from '../helpers/build.js'
+import { createTopicsAndWait } from '../../src/kafka/create-topics.js'
 
 t.test('the shared core produces and consumes one message on the real broker', async t => {
   const app = await build(t)
   const topic = uniqueName('smoke')
   const admin = await app.kafka.connectedAdmin()
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
+  await createTopicsAndWait(admin, { topics: [{ topic, numPartitions: 1 }] })
   const producer = await app.kafka.connectedProducer()
   const [meta] = await producer.send({ topic, messages: [{ key: 'k', value: 'hello kafka', headers: { h: 'v' } }] })
   t.equal(meta?.partition, 0)

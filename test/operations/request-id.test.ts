@@ -8,6 +8,7 @@ import kafkajs, { type IHeaders } from 'kafkajs'
 import t from 'tap'
 import { build, captureLogger, uniqueName, waitFor } from '../helpers/build.js'
 import { startReceiver } from '../consumers/helpers/receiver.js'
+import { createTopicsAndWait } from '../../src/kafka/create-topics.js'
 
 const FAST_CONSUMER = { sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 10_000, maxWaitTimeMs: 100 }
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -24,7 +25,7 @@ t.test('X-Request-Id travels from POST /messages to the response, the log, the K
   const app = await build(t, { REGISTRY_HEARTBEAT_MS: '500', PRODUCE_LINGER_MS: '50' }, logger)
   const topic = uniqueName('rid')
   const admin = await app.kafka.connectedAdmin()
-  await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true })
+  await createTopicsAndWait(admin, { topics: [{ topic, numPartitions: 2 }] })
   const hook = await startReceiver(t)
   const groupId = uniqueName('rid-group')
   const defined = await app.inject({

@@ -7,6 +7,7 @@ import { registryKeys } from '../../src/registry/keys.js'
 import { build, uniqueName } from '../helpers/build.js'
 import { joinGroup } from './helpers.js'
 import { declaredPartitionAssigner } from '../../src/kafka/partition-assigner.js'
+import { createTopicsAndWait } from '../../src/kafka/create-topics.js'
 
 const logger = pino({ level: 'silent' })
 
@@ -27,7 +28,7 @@ t.test('the resolver: syrup liveness is cached ~2 s and looked up once for concu
   const app = await build(t)
   const topic = uniqueName('arrival-unit')
   const admin = await app.kafka.connectedAdmin()
-  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true })
+  await createTopicsAndWait(admin, { topics: [{ topic, numPartitions: 3 }] })
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0')
   t.teardown(() => { redis.disconnect() })
   const keys = registryKeys(uniqueName('registry'))

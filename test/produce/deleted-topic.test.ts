@@ -24,6 +24,7 @@ import { createArrivalResolver } from '../../src/registry/arrival.js'
 import { registryKeys } from '../../src/registry/keys.js'
 import { build, captureLogger, testConfig, uniqueName, waitFor } from '../helpers/build.js'
 import { createTopic, readRecords } from './helpers.js'
+import { createTopicsAndWait } from '../../src/kafka/create-topics.js'
 
 const post = (app: FastifyInstance, payload: unknown): Promise<LightMyRequestResponse> =>
   app.inject({ method: 'POST', url: '/messages', payload: payload as object })
@@ -99,7 +100,7 @@ t.test('with a topic cache that still lists the deleted topic, its send reaches 
   t.teardown(() => svc.close())
   const [a, b, c] = [uniqueName('stale-a'), uniqueName('stale-b'), uniqueName('stale-c')]
   const admin = await getAdmin()
-  await admin.createTopics({ topics: [{ topic: a }, { topic: b }], waitForLeaders: true })
+  await createTopicsAndWait(admin, { topics: [{ topic: a }, { topic: b }] })
   const ops = await operatorAdmin(t, kafka)
 
   t.equal((await svc.produce({ topic: a, value: 'a1' }, { requestId: 'a1' })).status, 200)
@@ -115,7 +116,7 @@ t.test('with a topic cache that still lists the deleted topic, its send reaches 
   t.match(deleted, { status: 'rejected', reason: { statusCode: 404, code: 'GW_TOPIC_NOT_FOUND' } }, 'the deleted topic answers 404')
   t.same(others.map(r => r.status === 'fulfilled' ? r.value.status : (r.reason as Error).message), Array(10).fill(200), 'B, sent alongside, is written')
 
-  await admin.createTopics({ topics: [{ topic: c }], waitForLeaders: true })
+  await createTopicsAndWait(admin, { topics: [{ topic: c }] })
   const c1 = await svc.produce({ topic: c, value: 'c1' }, { requestId: 'c1' }).catch((err: Error) => err)
   t.match(c1, { status: 200 }, 'a topic the producer never wrote to is written')
   await t.rejects(svc.produce({ topic: a, value: 'a3' }, { requestId: 'a3' }), { statusCode: 404, code: 'GW_TOPIC_NOT_FOUND' },
@@ -131,12 +132,12 @@ t.test('the core\'s producer heals for every user: a reference taken before the 
   t.teardown(() => kafka.close())
   const ops = await operatorAdmin(t, kafka)
   const [a, b, c] = [uniqueName('core-a'), uniqueName('core-b'), uniqueName('core-c')]
-  await ops.createTopics({ topics: [{ topic: a }, { topic: b }], waitForLeaders: true })
+  await createTopicsAndWait(ops, { topics: [{ topic: a }, { topic: b }] })
   const producer = await kafka.connectedProducer()
   await producer.send({ topic: a, messages: [{ value: 'a1' }] })
   await producer.send({ topic: b, messages: [{ value: 'b1' }] })
   await deleteTopic(ops, a)
-  await ops.createTopics({ topics: [{ topic: c }], waitForLeaders: true })
+  await createTopicsAndWait(ops, { topics: [{ topic: c }] })
 
   const sent = await Promise.allSettled([
     producer.send({ topic: c, messages: [{ value: 'c1' }] }),
@@ -158,7 +159,7 @@ t.test('a topic the producer keeps writing to survives the expiry of the produce
   t.teardown(() => kafka.close())
   const ops = await operatorAdmin(t, kafka)
   const [a, b] = [uniqueName('expiry-a'), uniqueName('expiry-b')]
-  await ops.createTopics({ topics: [{ topic: a }, { topic: b }], waitForLeaders: true })
+  await createTopicsAndWait(ops, { topics: [{ topic: a }, { topic: b }] })
   const producer = await kafka.connectedProducer()
   await producer.send({ topic: a, messages: [{ value: 'a1' }] })
   await producer.send({ topic: b, messages: [{ value: 'b1' }] })

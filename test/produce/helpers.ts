@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Consumer, IHeaders, KafkaMessage, PartitionAssigner } from 'kafkajs'
 import type { Test } from 'tap'
 import { uniqueName, waitFor } from '../helpers/build.js'
+import { createTopicsAndWait } from '../../src/kafka/create-topics.js'
 
 export interface ReadRecord {
   topic: string
@@ -17,7 +18,7 @@ export interface ReadRecord {
 
 export async function createTopic (app: FastifyInstance, topic: string, numPartitions = 1, configEntries?: Array<{ name: string, value: string }>): Promise<void> {
   const admin = await app.kafka.connectedAdmin()
-  await admin.createTopics({ topics: [{ topic, numPartitions, ...(configEntries !== undefined ? { configEntries } : {}) }], waitForLeaders: true })
+  await createTopicsAndWait(admin, { topics: [{ topic, numPartitions, ...(configEntries !== undefined ? { configEntries } : {}) }] })
 }
 
 /** Records in the topic (high watermark minus low, summed over partitions). */

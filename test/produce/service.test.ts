@@ -10,6 +10,7 @@ import { createArrivalResolver } from '../../src/registry/arrival.js'
 import { registryKeys } from '../../src/registry/keys.js'
 import { build, testConfig, uniqueName, waitFor } from '../helpers/build.js'
 import { createTopic, recordCount } from './helpers.js'
+import { createTopicsAndWait } from '../../src/kafka/create-topics.js'
 
 /** The service from its factory, without Fastify: the same pieces the plugin wires. */
 async function service (t: Test, env: Record<string, string> = {}): Promise<{ svc: ProduceService, events: ProduceEvent[], admin: () => ReturnType<ReturnType<typeof createKafkaCore>['connectedAdmin']> }> {
@@ -37,7 +38,7 @@ async function service (t: Test, env: Record<string, string> = {}): Promise<{ sv
 t.test('the factory works without Fastify; the observer sees batches and requests, successes and failures', async t => {
   const { svc, events, admin } = await service(t)
   const topic = uniqueName('svc')
-  await (await admin()).createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true })
+  await createTopicsAndWait((await admin()), { topics: [{ topic, numPartitions: 2 }] })
 
   const out = await svc.produce({ topic, messages: [{ key: 'k', value: 'abc' }, { value: { n: 1 }, partitions: [0, 1] }] }, { requestId: 'req-1' })
   t.equal(out.status, 200)
@@ -67,7 +68,7 @@ t.test('the factory works without Fastify; the observer sees batches and request
 t.test('close() sends what is gathering and refuses what comes after', async t => {
   const { svc, admin } = await service(t, { PRODUCE_LINGER_MS: '1000' })
   const topic = uniqueName('svc-close')
-  await (await admin()).createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
+  await createTopicsAndWait((await admin()), { topics: [{ topic, numPartitions: 1 }] })
   await svc.produce({ topic, value: 'warm' }, { requestId: 'r' })
   const pending = Promise.all(Array.from({ length: 4 }, (_, i) => svc.produce({ topic, value: `v${i}` }, { requestId: `r${i}` })))
   await waitFor('records gathering', () => svc.stats().gathering === 4)

@@ -3,6 +3,7 @@ import kafkajs, { type Admin, type Kafka as KafkaClient } from 'kafkajs'
 import { waitUntil } from '../../scripts/lib/launch/wait.js'
 import { uniqueName } from '../helpers/names.js'
 import type { CountingReceiver } from './receiver.js'
+import { createTopicsAndWait } from '../../src/kafka/create-topics.js'
 
 const { Kafka, logLevel } = kafkajs
 
@@ -36,8 +37,8 @@ export interface TopicOptions {
 /** Creates a topic without waiting for leaders inside the request, then polls metadata until every partition has one. */
 export async function createTopic (brokers: string, topic: string, opts: TopicOptions): Promise<void> {
   await withAdmin(brokers, async admin => {
-    await admin.createTopics({
-      waitForLeaders: false,
+    await createTopicsAndWait(admin, {
+      timeout: 60_000,
       topics: [{
         topic,
         numPartitions: opts.partitions,
@@ -45,11 +46,6 @@ export async function createTopic (brokers: string, topic: string, opts: TopicOp
         ...(opts.configs !== undefined ? { configEntries: Object.entries(opts.configs).map(([name, value]) => ({ name, value })) } : {})
       }]
     })
-    await waitUntil(`leaders for every partition of ${topic}`, async () => {
-      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] })
-      const parts = topics[0]?.partitions ?? []
-      return parts.length === opts.partitions && parts.every(p => p.leader >= 0 && p.partitionErrorCode === 0)
-    }, 60_000, 100)
   })
 }
 

@@ -9,6 +9,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { build, uniqueName, waitFor } from '../helpers/build.js'
 import { errorShapeProblem, type ErrorBody } from '../helpers/error-shape.js'
 import { postMessages } from '../e2e/helpers/gateway.js'
+import { createTopicsAndWait } from '../../src/kafka/create-topics.js'
 
 const createTopic = (app: FastifyInstance, body: unknown): Promise<LightMyRequestResponse> =>
   app.inject({ method: 'POST', url: '/topics', payload: body as object })
@@ -58,7 +59,7 @@ t.test('internal topics are listed only with ?internal=true and never deleted', 
   const app = await build(t)
   const internal = `__${uniqueName('gw-internal')}`
   const admin = await app.kafka.connectedAdmin()
-  await admin.createTopics({ topics: [{ topic: internal }], waitForLeaders: true })
+  await createTopicsAndWait(admin, { topics: [{ topic: internal }] })
   t.teardown(() => admin.deleteTopics({ topics: [internal] }))
   const names = async (query: string): Promise<string[]> => ((await app.inject({ method: 'GET', url: `/topics${query}` })).json() as { topics: Array<{ name: string }> }).topics.map(x => x.name)
   t.notOk((await names('')).includes(internal), 'hidden by default')

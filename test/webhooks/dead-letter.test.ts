@@ -9,6 +9,7 @@ import type { WebhookConfig } from '../../src/webhooks/types.js'
 import { freePort } from '../../scripts/lib/launch/free-port.js'
 import { context, record, startReceiver, type Receiver, type Reply } from './fixtures/http.js'
 import { brokerDeliverer as deliverer, header, kafkaCore, readTopic, topicSize } from './fixtures/kafka.js'
+import { createTopicsAndWait } from '../../src/kafka/create-topics.js'
 
 const silent = pino({ level: 'silent' })
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
@@ -189,7 +190,7 @@ t.test('broker', async t => {
     const topic = uniqueName('wh-src')
     const groupId = uniqueName('wh-group')
     const admin = await core.connectedAdmin()
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true })
+    await createTopicsAndWait(admin, { topics: [{ topic, numPartitions: 2 }] })
     const producer = await core.connectedProducer()
     const messages: Array<{ partition: number, key: string, value: string }> = []
     for (let i = 0; i < 10; i++) messages.push({ partition: i % 2, key: `k${i}`, value: JSON.stringify({ i }) })

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import { build, uniqueName, waitFor } from '../../helpers/build.js'
+import { createTopicsAndWait } from '../../../src/kafka/create-topics.js'
 
 /** Consumer settings that keep group joins and failovers fast in tests (the broker's minimum session is 6 s). */
 export const FAST_CONSUMER = { sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 10_000, maxWaitTimeMs: 100 }
@@ -17,7 +18,7 @@ export async function gateway (t: Test, registryKey: string, clientId = uniqueNa
 export async function createTopic (app: FastifyInstance, partitions: number, prefix = 'topic'): Promise<string> {
   const topic = uniqueName(prefix)
   const admin = await app.kafka.connectedAdmin()
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true })
+  await createTopicsAndWait(admin, { topics: [{ topic, numPartitions: partitions }] })
   return topic
 }
 

@@ -6,6 +6,7 @@ import kafkajs, { type Admin, type Kafka } from 'kafkajs'
 import type { Test } from 'tap'
 import { uniqueName, waitFor } from '../../helpers/build.js'
 import { spawnGateway, type GatewayProcess, type SpawnOptions } from '../../consumers/helpers/child.js'
+import { createTopicsAndWait } from '../../../src/kafka/create-topics.js'
 
 export const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092'
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0'
@@ -107,7 +108,7 @@ export async function redisFor (t: Test, key: string): Promise<Redis> {
 
 export async function createTopic (admin: Admin, partitions: number): Promise<string> {
   const topic = uniqueName('shutdown')
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true })
+  await createTopicsAndWait(admin, { topics: [{ topic, numPartitions: partitions }] })
   return topic
 }
 
