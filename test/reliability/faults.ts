@@ -12,7 +12,7 @@
  *    maximised over the fault's window (from its start until the group was seen running again), that is the
  *    fault's in-flight window on the delivery side (`uncommittedAtFaults`). Each redelivered record must
  *    also have been first handled between REDELIVERY_LOOKBACK_MS before a fault and the end of its window:
- *    the consumer commits at most COMMIT_INTERVAL_MS (kafkajs autoCommitInterval, src/consumers/runner/commits.ts)
+ *    the consumer commits at most COMMIT_INTERVAL_MS (src/consumers/runner/commits.ts)
  *    after a delivery and at the end of every batch; 2 s of slack cover a loaded machine.
  * 2. a reproduction (same id at another offset): a POST whose outcome was ambiguous (connection lost after
  *    sending, 5xx, timeout) may have been written, and its retry writes it again once the Idempotency-Key
@@ -27,7 +27,7 @@
 import type { ProducerClient } from './producer.js'
 import type { CountingReceiver } from './receiver.js'
 
-/** The consumer's kafkajs autoCommitInterval (src/consumers/runner/commits.ts). */
+/** The longest the consumer leaves a finished record uncommitted (COMMIT_INTERVAL_MS, src/consumers/runner/commits.ts). */
 export const COMMIT_INTERVAL_MS = 1000
 /** How far before a fault a record may have been handled and still be uncommitted. */
 export const REDELIVERY_LOOKBACK_MS = COMMIT_INTERVAL_MS + 2000

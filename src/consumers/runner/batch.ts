@@ -11,7 +11,7 @@ import { sleep } from '../../util/async.js'
 import { toConsumedRecord } from '../../webhooks/envelope.js'
 import type { DeliveryOutcome } from '../../webhooks/types.js'
 import { partialBatch } from './batch-wait.js'
-import { commitAtBatchEnd, commitBoundReached, commitDue, startCommit } from './commits.js'
+import { commitAtBatchEnd, commitBoundReached, commitDue, commitInBackground, startCommit } from './commits.js'
 import { backgroundCommitFailed, endGeneration, guardedHeartbeat } from './generation.js'
 import { partitionOf, touch, type PartitionState, type RunnerState } from './state.js'
 import { errorText } from './status.js'
@@ -99,7 +99,12 @@ export async function eachBatch (state: RunnerState, payload: EachBatchPayload):
       }
     }
   } finally {
-    if (resolved) await commitAtBatchEnd(cs, payload, log)
+    // a batch cut short (stop, rebalance, seek) commits before kafkajs goes on; one that ran out does not
+    // wait (kafkajs fetches again only once every batch of the last fetch returned)
+    if (resolved) {
+      if (signal.aborted || state.finishing !== undefined || !isRunning() || isStale()) await commitAtBatchEnd(cs, payload, log)
+      else commitInBackground(cs, payload, commitFailed)
+    }
   }
 }
 

@@ -7,7 +7,6 @@ import kafkajs, { type Consumer, type Kafka } from 'kafkajs'
 import { declaredPartitionAssigner } from '../../kafka/partition-assigner.js'
 import { declaredPartitions, type GroupDefinition } from '../definition.js'
 import { eachBatch } from './batch.js'
-import { COMMIT_BOUND_RECORDS, COMMIT_INTERVAL_MS } from './commits.js'
 import { onCrash, onGroupJoin, onRebalancing } from './group-events.js'
 import { touch, type RunnerState } from './state.js'
 import { errorText } from './status.js'
@@ -51,9 +50,8 @@ export async function runConsumer (state: RunnerState): Promise<void> {
     await c.subscribe({ topics: state.topics, fromBeginning: def.fromBeginning })
     if (state.phase !== 'starting') return // stopped meanwhile
     await c.run({
-      autoCommit: true,
-      autoCommitInterval: COMMIT_INTERVAL_MS,
-      autoCommitThreshold: COMMIT_BOUND_RECORDS,
+      // commits.ts schedules every commit: kafkajs' own would await one at the end of every batch
+      autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: def.concurrency,
       eachBatch: payload => eachBatch(state, payload)

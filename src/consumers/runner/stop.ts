@@ -15,6 +15,8 @@ export function stopRunner (state: RunnerState, graceMs: number): Promise<void> 
     state.running = false
     state.generation.abort(new Error('consumer stopping'))
     touch(state)
+    // the batch ends' background commits go out before the consumer leaves the group
+    while (state.commits.draining !== undefined) await withTimeout(state.commits.draining, 10_000, 'commit did not settle').catch(() => {})
     await disconnect(state)
     // a join in progress may still be settling: wait for start to finish, then make sure
     if (state.starting !== undefined) {
