@@ -23,4 +23,5 @@ USER node
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8080/health/live').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/src/server.js"]
+# node flags: scripts/lib/launch/node-flags.ts (README, "Memory")
+CMD ["node", "--heap-growing-percent=50", "dist/src/server.js"]

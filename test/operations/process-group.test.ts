@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { uniqueName, waitFor } from '../helpers/build.js'
 import { registryKeys } from '../../src/registry/keys.js'
+import { GATEWAY_NODE_FLAGS } from '../../scripts/lib/launch/node-flags.js'
 import { childEnv, createTopic, defineGroup, kafkaFor, postValues, redisFor, startGateway, startHook, waitForJoin } from './helpers/shutdown-kit.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -66,5 +67,5 @@ t.test('SIGTERM to the process group of `npm start`: clean exit 0, nothing left 
 })
 
 t.test('SIGTERM to the process group of `node dist/src/server.js`: clean exit 0, nothing left behind', async t => {
-  await stopsCleanly(t, [process.execPath, 'dist/src/server.js'])
+  await stopsCleanly(t, [process.execPath, ...GATEWAY_NODE_FLAGS, 'dist/src/server.js'])
 })

@@ -11,6 +11,7 @@ import { request } from 'undici'
 import { describeExit, exitOf, hasExited, stopChild, type ExitInfo } from './child.js'
 import { neverOrphan } from './cleanup.js'
 import { freePort } from './free-port.js'
+import { GATEWAY_NODE_FLAGS } from './node-flags.js'
 import { waitReady } from './wait.js'
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -23,7 +24,7 @@ export interface SpawnGatewayOptions {
   /** Gateway settings over this process's environment. */
   env: Record<string, string>
   mode?: GatewayMode
-  /** Extra node flags (e.g. --cpu-prof). */
+  /** Node flags after GATEWAY_NODE_FLAGS (node-flags.ts), e.g. --cpu-prof. */
   nodeArgs?: string[]
   /** The checkout whose server runs (default: this one). */
   root?: string
@@ -44,7 +45,7 @@ export function spawnGateway (opts: SpawnGatewayOptions): GatewayChild {
   const root = opts.root ?? ROOT
   const entry = opts.mode === 'build' ? [join(root, 'dist/src/server.js')] : ['--import', 'tsx', join(root, 'src/server.ts')]
   const onOutput = opts.onOutput
-  const [file, ...args] = opts.command ?? [process.execPath, ...(opts.nodeArgs ?? []), ...entry]
+  const [file, ...args] = opts.command ?? [process.execPath, ...GATEWAY_NODE_FLAGS, ...(opts.nodeArgs ?? []), ...entry]
   const child = spawn(file, args, {
     cwd: root,
     detached: opts.detached ?? false,
