@@ -42,6 +42,8 @@ export interface BenchReceiver {
   trackSeq: (name: string | undefined) => void
   /** Sequence number → arrival time (epoch ms, performance.timeOrigin based) of the tracked envelopes. */
   arrivals: () => ReadonlyMap<number, number>
+  /** seq → the record's Kafka timestamp (the envelope's `timestamp`), epoch ms, for tracked records. */
+  recordTimes: () => ReadonlyMap<number, number>
   reset: () => void
   close: () => Promise<void>
 }
@@ -51,6 +53,9 @@ const BATCH_PREFIX = Buffer.from('{"records":[')
 const ENVELOPE_START = Buffer.from('{"topic":"')
 
 /** The decimal value of `"<name>":"` in an envelope's JSON, or undefined. */
+/** The envelope's `"timestamp":"<ms>"`: read like a sequence header's value. */
+const TIMESTAMP_MARKER = Buffer.from('"timestamp":"')
+
 function seqIn (body: Buffer, marker: Buffer): number | undefined {
   const i = body.indexOf(marker)
   if (i === -1) return undefined
@@ -74,7 +79,7 @@ export async function startBenchReceiver (opts: BenchReceiverOptions = {}): Prom
   let lastAt: number | undefined
   let lat = new Float64Array(1 << 16)
   let nLat = 0
-  const track: { marker: Buffer | undefined, arrivals: Map<number, number> } = { marker: undefined, arrivals: new Map() }
+  const track: { marker: Buffer | undefined, arrivals: Map<number, number>, times: Map<number, number> } = { marker: undefined, arrivals: new Map(), times: new Map() }
 
   function record (ms: number): void {
     if (nLat === lat.length) {
@@ -101,8 +106,13 @@ export async function startBenchReceiver (opts: BenchReceiverOptions = {}): Prom
     req.on('end', () => {
       const now = performance.now()
       count += batch === undefined ? 1 : recordsIn(Buffer.concat(batch))
-      const seq = batch === undefined && single !== undefined && track.marker !== undefined ? seqIn(Buffer.concat(single), track.marker) : undefined
-      if (seq !== undefined) track.arrivals.set(seq, performance.timeOrigin + now)
+      const body = batch === undefined && single !== undefined && track.marker !== undefined ? Buffer.concat(single) : undefined
+      const seq = body !== undefined && track.marker !== undefined ? seqIn(body, track.marker) : undefined
+      if (body !== undefined && seq !== undefined) {
+        track.arrivals.set(seq, performance.timeOrigin + now)
+        const ts = seqIn(body, TIMESTAMP_MARKER)
+        if (ts !== undefined) track.times.set(seq, ts)
+      }
       firstAt ??= now
       lastAt = now
       if (typeof stamp === 'string') {
@@ -133,7 +143,8 @@ export async function startBenchReceiver (opts: BenchReceiverOptions = {}): Prom
     },
     trackSeq: (name) => { track.marker = name === undefined ? undefined : Buffer.from(`"${name}":"`) },
     arrivals: () => track.arrivals,
-    reset: () => { count = 0; bytes = 0; firstAt = undefined; lastAt = undefined; nLat = 0; track.arrivals.clear() },
+    recordTimes: () => track.times,
+    reset: () => { count = 0; bytes = 0; firstAt = undefined; lastAt = undefined; nLat = 0; track.arrivals.clear(); track.times.clear() },
     close: async () => {
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))

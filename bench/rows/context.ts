@@ -65,14 +65,14 @@ export async function openBench (services: Services, log: (line: string) => void
  * Topics are deleted only at the very end, once no client uses them: a kafkajs client that produced to a
  * topic deleted later keeps it in its metadata requests, and every later send fails (UNKNOWN_TOPIC_OR_PARTITION).
  */
-export async function createTopic (b: Bench, topic: string, partitions = PARTITIONS): Promise<string> {
-  await createTopics(b, [topic], partitions)
+export async function createTopic (b: Bench, topic: string, partitions = PARTITIONS, configs: Array<{ name: string, value: string }> = []): Promise<string> {
+  await createTopics(b, [topic], partitions, configs)
   return topic
 }
 
 /** Several topics in one request (the memory row makes hundreds). */
-export async function createTopics (b: Bench, topics: string[], partitions = PARTITIONS): Promise<string[]> {
-  await createTopicsAndWait(b.admin, { topics: topics.map(topic => ({ topic, numPartitions: partitions, configEntries: TOPIC_CONFIG })), timeout: 60_000 })
+export async function createTopics (b: Bench, topics: string[], partitions = PARTITIONS, configs: Array<{ name: string, value: string }> = []): Promise<string[]> {
+  await createTopicsAndWait(b.admin, { topics: topics.map(topic => ({ topic, numPartitions: partitions, configEntries: [...TOPIC_CONFIG, ...configs] })), timeout: 60_000 })
   b.createdTopics.push(...topics)
   return topics
 }
@@ -83,7 +83,7 @@ export async function recordsWritten (b: Bench, topic: string): Promise<number> 
 }
 
 /** A fresh gateway process (its own client id and registry key) on the benchmark's broker and Redis. */
-export async function launchGateway (b: Bench): Promise<GatewayProcess> {
+export async function launchGateway (b: Bench, env: Record<string, string> = {}): Promise<GatewayProcess> {
   b.gatewaySeq++
   const id = `bench-gw-${b.suffix}-${b.gatewaySeq}`
   return await startGateway({
@@ -96,7 +96,8 @@ export async function launchGateway (b: Bench): Promise<GatewayProcess> {
       KAFKA_CLIENT_ID: id,
       REGISTRY_KEY: `bench-registry-${id}`,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
-      API_KEYS: ''
+      API_KEYS: '',
+      ...env
     }
   })
 }

@@ -11,6 +11,7 @@ import { directBatchRun, gatewayProduceRun, type Figures } from '../lib/produce-
 import { APACHE_WARMUP_RECORDS, BATCH, VALUE } from '../lib/run-settings.js'
 import { CONNECTIONS, DURATION_S, MESSAGE_BYTES, WARMUP_S } from '../lib/settings.js'
 import { ratioLines, section, target, writtenRow } from '../lib/table.js'
+import { plainGatewayContender } from '../lib/plain-gateway.js'
 import { createTopic, recordsWritten, type Bench } from './context.js'
 
 /**
@@ -42,6 +43,7 @@ export async function produceBatchRow (b: Bench, gw: GatewayProcess): Promise<vo
   const tApache = await createTopic(b, `bench-batch-apache-${suffix}`)
   const tally = { acknowledged: 0 }
   const sizing = { records: APACHE_WARMUP_RECORDS }
+  const plain = plainGatewayContender(b, await createTopic(b, `bench-batch-plain-${suffix}`), BATCH)
   const contenders: ProduceContender[] = [
     {
       key: 'gateway',
@@ -52,13 +54,14 @@ export async function produceBatchRow (b: Bench, gw: GatewayProcess): Promise<vo
         return g.figures
       }
     },
+    plain.contender,
     { key: 'kafkajsSendBatch', name: `kafkajs sendBatch ×${BATCH}`, run: async (seconds) => await directBatchRun(producer, tDirect, seconds, CONNECTIONS, VALUE, BATCH) },
     await platformaticContender(b, `bench-batch-platformatic-${suffix}`, BATCH),
     apacheContender(b, tApache, sizing),
     await strimziContender(b, `bench-batch-strimzi-${suffix}`, BATCH),
     { key: 'kafkaHooks', name: hooksName(b.peers), notRun: 'no batch form: its route takes one record per request (see produce-single)' }
   ]
-  const m = await interleaveProduce(contenders, WARMUP_S, DURATION_S, log)
+  const m = await interleaveProduce(contenders, WARMUP_S, DURATION_S, log).finally(plain.close)
   const rApache = ratioTo(m, 'apacheProducerPerformance')
   const rDirect = ratioTo(m, 'kafkajsSendBatch')
   const rStrimzi = ratioTo(m, 'strimziBridge')
@@ -74,6 +77,7 @@ export async function produceBatchRow (b: Bench, gw: GatewayProcess): Promise<vo
     apacheProducerPerformanceSettings: { acks: -1, 'batch.size': '16384 (Kafka 3.9 default)', 'linger.ms': '0 (Kafka 3.9 default)', recordSize: MESSAGE_BYTES, throughput: -1, recordsPerRun: sizing.records },
     ratioGatewayToApache: rApache,
     ratioGatewayToKafkajs: rDirect,
+    ratioIdempotentToNot: ratioTo(m, 'gatewayNotIdempotent'),
     ratioGatewayToPlatformaticKafka: ratioTo(m, 'platformaticKafka'),
     ratioGatewayToStrimzi: rStrimzi
   }
@@ -83,6 +87,7 @@ export async function produceBatchRow (b: Bench, gw: GatewayProcess): Promise<vo
     ...ratioLines([
       ['gateway / ProducerPerformance', rApache, '≥ 0.50'],
       ['gateway / kafkajs sendBatch', rDirect, ''],
+      ['gateway (idempotent) / PRODUCE_IDEMPOTENT=false', ratioTo(m, 'gatewayNotIdempotent'), ''],
       [`gateway / ${platformaticName(b.peers)}`, ratioTo(m, 'platformaticKafka'), ''],
       [`gateway / ${strimziName(b.peers)}`, rStrimzi, '≥ 3.00']
     ]),

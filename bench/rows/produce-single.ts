@@ -12,6 +12,7 @@ import { sampleRss } from '../lib/rss.js'
 import { CONNECTIONS, DURATION_S, MESSAGE_BYTES, WARMUP_S } from '../lib/settings.js'
 import { ratioLines, section, target, writtenRow } from '../lib/table.js'
 import { median } from '../lib/util.js'
+import { plainGatewayContender } from '../lib/plain-gateway.js'
 import { createTopic, recordsWritten, type Bench } from './context.js'
 
 /** What the gateway's runs add up: 2xx acknowledged (warm-up included, for the topic check) and RSS peaks. */
@@ -40,14 +41,16 @@ export async function produceSingleRow (b: Bench, gw: GatewayProcess): Promise<v
   const tDirect = await createTopic(b, `bench-single-direct-${suffix}`)
   const tally: GatewayTally = { acknowledged: 0, rssPeaks: [] }
   const hooks = await hooksContender(b, `bench-single-hooks-${suffix}`)
+  const plain = plainGatewayContender(b, await createTopic(b, `bench-single-plain-${suffix}`))
   const contenders: ProduceContender[] = [
     gatewayContender(gw, tGw, tally),
+    plain.contender,
     { key: 'kafkajsDirect', name: 'kafkajs direct send', run: async (seconds) => await directSingleRun(producer, tDirect, seconds, CONNECTIONS, VALUE) },
     await platformaticContender(b, `bench-single-platformatic-${suffix}`, 1),
     await strimziContender(b, `bench-single-strimzi-${suffix}`, 1),
     hooks.contender
   ]
-  const m = await withHooksForProduce(b, hooks, async () => await interleaveProduce(contenders, WARMUP_S, DURATION_S, log))
+  const m = await withHooksForProduce(b, hooks, async () => await interleaveProduce(contenders, WARMUP_S, DURATION_S, log)).finally(plain.close)
   const ratio = (key: string): number | undefined => ratioTo(m, key)
   const rDirect = ratio('kafkajsDirect')
   const rStrimzi = ratio('strimziBridge')
@@ -60,6 +63,7 @@ export async function produceSingleRow (b: Bench, gw: GatewayProcess): Promise<v
     gatewayTopicCheck: { recordsWritten: written, acknowledged2xx: tally.acknowledged },
     ...contenderResults(contenders, m),
     ratioGatewayToDirect: rDirect,
+    ratioIdempotentToNot: ratio('gatewayNotIdempotent'),
     ratioGatewayToPlatformaticKafka: ratio('platformaticKafka'),
     ratioGatewayToStrimzi: rStrimzi,
     ratioGatewayToKafkaHooks: ratio('kafkaHooks'),
@@ -70,6 +74,7 @@ export async function produceSingleRow (b: Bench, gw: GatewayProcess): Promise<v
     ...contenderLines(contenders, m),
     ...ratioLines([
       ['gateway / kafkajs direct', rDirect, '≥ 1.00'],
+      ['gateway (idempotent) / PRODUCE_IDEMPOTENT=false', ratio('gatewayNotIdempotent'), ''],
       [`gateway / ${platformaticName(b.peers)}`, ratio('platformaticKafka'), ''],
       [`gateway / ${strimziName(b.peers)}`, rStrimzi, '≥ 3.00'],
       [`gateway / ${hooksName(b.peers)}`, ratio('kafkaHooks'), '']
