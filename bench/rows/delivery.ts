@@ -80,6 +80,7 @@ export async function deliveryRows (b: Bench, gw: GatewayProcess): Promise<void>
   const rHooks = ratioTo(m, 'kafkaHooks')
   const rPull = ratioTo(m, 'kafkajsBareRead', 'gatewayPull')
   b.targets.push(
+    target('delivery: gateway ≥ 1.2× the hand-written kafkajs + undici pusher', rHttp, '≥ 1.20'),
     target('delivery: gateway ≥ 70% of the bare kafkajs consumer', rRead, '≥ 0.70'),
     target(`delivery: gateway with batchSize ${DELIVERY_BATCH} ≥ 70% of the bare kafkajs consumer`, rBatchRead, '≥ 0.70'),
     target('delivery: gateway ≥ 1.5× @platformatic/kafka-hooks', rHooks, '≥ 1.50', b.peers.kafkaHooks.available ? '' : b.peers.kafkaHooks.reason)
@@ -105,7 +106,7 @@ export async function deliveryRows (b: Bench, gw: GatewayProcess): Promise<void>
     ...contenderLines(list, m),
     ...ratioLines([
       ['gateway / bare kafkajs consumer', rRead, '≥ 0.70'],
-      ['gateway / kafkajs + undici', rHttp, ''],
+      ['gateway / kafkajs + undici', rHttp, '≥ 1.20'],
       [`gateway batchSize ${DELIVERY_BATCH} / bare kafkajs consumer`, rBatchRead, '≥ 0.70'],
       [`gateway / ${hooksName(b.peers)}`, rHooks, '≥ 1.50'],
       [`gateway / ${strimziName(b.peers)} pull consumer`, ratioTo(m, 'strimziPoll'), ''],
