@@ -5,11 +5,11 @@
  * `{topic, key, value, partition, offset}` with key and value as JSON (text that is not JSON as a string) — or
  * `application/vnd.kafka.binary.v2+json`, the same with key and value base64 (v1's types alike).
  */
+import { CONFLUENT_V2 } from '../confluent/produce.js'
 import { batchBody } from '../webhooks/envelope.js'
 import type { ConsumedRecord } from '../webhooks/types.js'
 import type { RecordFormat } from './types.js'
 
-export const CONFLUENT_V2 = 'application/vnd.kafka.v2+json'
 export const CONFLUENT_JSON = 'application/vnd.kafka.json.v2+json'
 export const CONFLUENT_BINARY = 'application/vnd.kafka.binary.v2+json'
 /** Request bodies Confluent's clients send, all JSON: v2's, and v1's (the kafka-rest node client speaks v1). */

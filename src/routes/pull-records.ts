@@ -6,7 +6,7 @@ import { contentTypeOf, recordFormat, recordsBody } from '../pull/formats.js'
 import type { PollOptions, PullService, SeekTarget } from '../pull/service.js'
 import type { PullInstanceRecord, RecordFormat } from '../pull/types.js'
 import type { ConsumedRecord } from '../webhooks/types.js'
-import { EdgeBodySchema, INSTANCE_PREFIXES, InstanceParams, OffsetListSchema, OffsetsBodySchema, pullErrors, RecordsQuerySchema, SeekBodySchema } from './pull-schemas.js'
+import { EdgeBodySchema, INSTANCE_PREFIXES, InstanceParams, isConfluentPath, OffsetListSchema, OffsetsBodySchema, pullErrors, RecordsQuerySchema, SeekBodySchema } from './pull-schemas.js'
 
 const tags = ['pull-consumers']
 const NoContent = Type.Null({ description: 'No content' })
@@ -27,7 +27,7 @@ function answered ({ records, record }: { records: ConsumedRecord[], record: Pul
  * clients send the offset of the last record they processed and REST Proxy commits the one after it.
  */
 function committedOffset (prefix: string, offset: string | number): string {
-  return prefix.startsWith('/consumers/') ? (BigInt(offset) + 1n).toString() : String(offset)
+  return isConfluentPath(prefix) ? (BigInt(offset) + 1n).toString() : String(offset)
 }
 
 const pullRecordRoutes: FastifyPluginAsyncTypebox<{ pull: PullService }> = async (app, { pull }) => {
@@ -50,7 +50,7 @@ const pullRecordRoutes: FastifyPluginAsyncTypebox<{ pull: PullService }> = async
       return await reply.type(contentTypeOf(format)).send(body)
     })
 
-    if (prefix.startsWith('/consumers/')) {
+    if (isConfluentPath(prefix)) {
       app.get(`${prefix}/topics/:topic`, {
         schema: {
           tags,

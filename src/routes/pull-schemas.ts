@@ -92,7 +92,9 @@ export const RecordsQuerySchema = Type.Object({
   max_bytes: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 * 1024 * 1024, description: 'Confluent\'s name for maxBytes' }))
 }, { additionalProperties: false })
 
+/** A Confluent REST Proxy path (its meanings for commits, its error shape), not one of the gateway's own. */
+export const isConfluentPath = (path: string): boolean => path.startsWith('/consumers/')
 
 /** A pull route's error answers: the gateway's shape natively, Confluent's under /consumers/… (pull.ts sends them). */
 export const pullErrors = (path: string, ...codes: number[]): ReturnType<typeof errorResponses> | ReturnType<typeof confluentErrorResponses> =>
-  path.startsWith('/consumers/') ? confluentErrorResponses(...codes) : errorResponses(...codes)
+  isConfluentPath(path) ? confluentErrorResponses(...codes) : errorResponses(...codes)

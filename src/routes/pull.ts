@@ -13,6 +13,7 @@ import { FORWARDED_HEADER, forwardToOwner } from '../pull/forward.js'
 import type { PullService } from '../pull/service.js'
 import pullInstanceRoutes from './pull-instances.js'
 import pullRecordRoutes from './pull-records.js'
+import { isConfluentPath } from './pull-schemas.js'
 
 export interface PullRoutesOptions { pull: PullService }
 
@@ -30,7 +31,7 @@ const pullRoutes: FastifyPluginAsync<PullRoutesOptions> = async (app, { pull }) 
   app.setErrorHandler((err, request, reply) => {
     const appErr = toAppError(err)
     logError(request, appErr, err)
-    if (!request.url.startsWith('/consumers/')) return sendError(reply, appErr)
+    if (!isConfluentPath(request.url)) return sendError(reply, appErr)
     return sendConfluentError(reply, appErr, toConfluentConsumerError(appErr))
   })
 

@@ -3,6 +3,9 @@ import { withTimeout } from '../../util/async.js'
 import { disconnect } from './consumer.js'
 import { markAssigned, touch, type RunnerState } from './state.js'
 
+/** The longest a stop waits for the batch ends' background commits (one may be re-run after another). */
+const DRAIN_WAIT_MS = 10_000
+
 /**
  * Starts no further record, gives deliveries in flight up to `graceMs` to finish (their offsets are then
  * committed), aborts what is still running (uncommitted: delivered again later), leaves the group, disconnects.
@@ -16,7 +19,10 @@ export function stopRunner (state: RunnerState, graceMs: number): Promise<void> 
     state.generation.abort(new Error('consumer stopping'))
     touch(state)
     // the batch ends' background commits go out before the consumer leaves the group
-    while (state.commits.draining !== undefined) await withTimeout(state.commits.draining, 10_000, 'commit did not settle').catch(() => {})
+    const drainUntil = Date.now() + DRAIN_WAIT_MS
+    while (state.commits.draining !== undefined && Date.now() < drainUntil) {
+      await withTimeout(state.commits.draining, drainUntil - Date.now(), 'commit did not settle').catch(() => {})
+    }
     await disconnect(state)
     // a join in progress may still be settling: wait for start to finish, then make sure
     if (state.starting !== undefined) {
