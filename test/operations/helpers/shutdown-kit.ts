@@ -112,11 +112,11 @@ export async function createTopic (admin: Admin, partitions: number): Promise<st
   return topic
 }
 
-export async function defineGroup (gw: Gateway, groupId: string, topic: string, webhook: Record<string, unknown>): Promise<void> {
+export async function defineGroup (gw: Gateway, groupId: string, topic: string, webhook: Record<string, unknown>, consumer: Record<string, number> = FAST_CONSUMER): Promise<void> {
   const res = await fetch(`${gw.base}/consumer-groups`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ [groupId]: { isPartitionAssign: false, fromBeginning: true, topics: [{ name: topic }], webhook, consumer: FAST_CONSUMER } })
+    body: JSON.stringify({ [groupId]: { isPartitionAssign: false, fromBeginning: true, topics: [{ name: topic }], webhook, consumer } })
   })
   const text = await res.text()
   if (!res.ok) throw new Error(`POST /consumer-groups answered ${res.status}: ${text}`)
