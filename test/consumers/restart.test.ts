@@ -70,3 +70,41 @@ t.test('Redis restart: consumers keep delivering while it is down; definitions, 
   const three = await produce(app, topic, 10, 2, 'three')
   await waitFor('deliveries after Redis returned', () => three.every(v => hook.values().includes(v)), 30_000)
 })
+
+t.test('Redis coming back empty in the middle of a tick (after the epoch check, before the definitions are read) loses no definition', async t => {
+  const key = registryKey(t)
+  const keys = registryKeys(key)
+  const app = await build(t, gatewayEnv(key, uniqueName('gw')))
+  const topic = await createTopic(app, 1)
+  const hook = await startReceiver(t)
+  const groupId = uniqueName('rr')
+  await defineGroups(app, { [groupId]: { isPartitionAssign: false, fromBeginning: true, topics: [{ name: topic }], webhook: { url: hook.url }, consumer: FAST_CONSUMER } })
+  await waitForAssignment(app, groupId, topic, [app.kafka.clientId], 1)
+
+  // the data loss, injected at the moment the tick reads the definitions: every key of this registry
+  // deleted, as a Redis restart without persistence leaves them
+  const redis = app.redis.redis
+  const hgetall = redis.hgetall.bind(redis)
+  let armed = true
+  const lose = async (): Promise<void> => {
+    const all = await redis.keys(`${key}*`)
+    if (all.length > 0) await redis.del(...all)
+  }
+  const patched = async (k: string): Promise<Record<string, string>> => {
+    if (armed && k === keys.groups) {
+      armed = false
+      await lose()
+    }
+    return await hgetall(k)
+  }
+  redis.hgetall = patched as unknown as typeof redis.hgetall
+  t.teardown(() => { redis.hgetall = hgetall as typeof redis.hgetall })
+
+  await app.consumerSupervisor.reconcileNow()
+  t.equal(armed, false, 'the tick read the definitions after the loss')
+  await app.consumerSupervisor.reconcileNow()
+  t.equal(await redis.hexists(keys.groups, groupId), 1, 'the definition was written back')
+  t.equal(app.consumerSupervisor.statuses()[groupId]?.running, true, 'the group kept running')
+  const after = await produce(app, topic, 5, 1, 'after')
+  await waitFor('deliveries after the loss', () => after.every(v => hook.values().includes(v)), 30_000)
+})

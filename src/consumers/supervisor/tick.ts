@@ -1,6 +1,6 @@
 /**
  * One supervisor tick: holds the clientId (takeover.ts), checks `<key>:epoch` (when Redis lost its data it
- * writes back the definitions it last read), sweeps dead instances (registry/sweep.ts), reconciles with
+ * writes back the definitions it last read; it checks again after reading them), sweeps dead instances (registry/sweep.ts), reconciles with
  * the definitions and this instance's stop markers (reconcile.ts), then rewrites this instance's registry
  * entry (from what its consumers last joined with) and its status hash. The lag measurement runs alongside
  * (lag-refresh.ts), and the status waits for it. Any Redis failure leaves the consumers running; the first
@@ -33,6 +33,13 @@ async function reconcileTick (state: SupervisorState, lag: Promise<void>): Promi
     const swept = await sweepDeadInstances(redis, keys, clientId)
     if (swept.length > 0) state.log.info({ swept }, 'removed the registry entries of dead instances')
     const [records, stopMarkers] = await Promise.all([store.list(), redis.hgetall(keys.stopped(clientId))])
+    // Redis may have come back empty since checkEpoch (a restart of a few hundred ms, commands queued
+    // across it): definitions read from it then would stop every runner and replace the snapshot that
+    // the next tick writes back
+    if (await redis.get(keys.epoch) !== state.epoch) {
+      state.log.warn('Redis lost the gateway state during a tick: nothing reconciled, the next tick restores it')
+      return
+    }
     state.snapshot = records
     await reconcile(state, records, stopMarkers)
     await registry.replaceAll(clientId, allParts(state))
