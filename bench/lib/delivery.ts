@@ -13,7 +13,8 @@ import { gatewayMetrics, histogramDelta, histogramQuantile, parseHistogram, type
 import { sleep } from './util.js'
 
 export const FETCHED_AT_HEADER = 'x-fetched-at'
-const DELIVERY_HISTOGRAM = 'gateway_webhook_delivery_latency_seconds'
+/** The gateway's fetch → 2xx histogram. */
+export const DELIVERY_HISTOGRAM = 'gateway_webhook_delivery_latency_seconds'
 
 /**
  * Writes `count` records of `value` to `topic`, spread evenly over `partitions` (record i to partition

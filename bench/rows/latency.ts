@@ -6,16 +6,19 @@
  * sequence number in a header; the producer (a process of its own) stamps each 2xx answer, the receiver
  * each arrival; latency = arrival − ack. The topic stamps records with the broker's append time
  * (message.timestamp.type=LogAppendTime), which the webhook envelope carries: ack − append is the
- * produce side's share after the append, arrival − append the delivery side (fetch wait, delivery). A warm-up of BENCH_WARMUP s at the same rate is left out; each
+ * produce side's share after the append, arrival − append the delivery side, of which the gateway's
+ * fetch → 2xx histogram gives what follows the fetch (the records ahead in the batch, the request); the
+ * rest is the wait for a fetch. A warm-up of BENCH_WARMUP s at the same rate is left out; each
  * repetition lasts BENCH_DURATION s; each percentile is the median over the repetitions.
  */
 import type { GatewayProcess } from '../../scripts/lib/launch/gateway.js'
 import { waitUntil } from '../../scripts/lib/launch/wait.js'
-import { defineGroups, deleteGroup, fillTopic, gatewayDeliveryRun, groupDefinitions } from '../lib/delivery.js'
+import { DELIVERY_HISTOGRAM, defineGroups, deleteGroup, fillTopic, gatewayDeliveryRun, groupDefinitions } from '../lib/delivery.js'
 import type { Row } from '../lib/medians.js'
 import { pacedProduce } from '../lib/paced-producer.js'
 import { DELIVERY_CONCURRENCY, DELIVERY_WARMUP, LATENCY_LOAD_SHARE, REPS, STALL_MS, VALUE } from '../lib/run-settings.js'
 import { CONNECTIONS, DURATION_S, PARTITIONS, WARMUP_S } from '../lib/settings.js'
+import { gatewayMetrics, histogramDelta, histogramQuantile, parseHistogram, type HistogramSnapshot } from '../lib/histogram.js'
 import { fmt, target } from '../lib/table.js'
 import { median, percentile } from '../lib/util.js'
 import { createTopic, type Bench } from './context.js'
@@ -23,7 +26,7 @@ import { createTopic, type Bench } from './context.js'
 const SEQ_HEADER = 'bench-seq'
 const P99_TARGET_MS = 25
 
-interface LatencyFigures { p50Ms: number, p99Ms: number, p999Ms: number, appendToWebhookP50Ms: number, appendToWebhookP99Ms: number, appendToAckP50Ms: number, appendToAckP99Ms: number, requestP50Ms: number, requestP99Ms: number, acknowledged: number, delivered: number, failures: number, maxPending: number }
+interface LatencyFigures { p50Ms: number, p99Ms: number, p999Ms: number, appendToWebhookP50Ms: number, appendToWebhookP99Ms: number, appendToAckP50Ms: number, appendToAckP99Ms: number, fetchToWebhookP50Ms: number, fetchToWebhookP99Ms: number, requestP50Ms: number, requestP99Ms: number, acknowledged: number, delivered: number, failures: number, maxPending: number }
 
 /** The gateway's per-record delivery maximum: from this run's delivery row, else one delivery run of DELIVERY_WARMUP records. */
 async function deliveryMaximum (b: Bench, gw: GatewayProcess): Promise<{ rate: number, source: string }> {
@@ -35,6 +38,11 @@ async function deliveryMaximum (b: Bench, gw: GatewayProcess): Promise<{ rate: n
   return { rate: f.messagesPerSec, source: `one delivery run of ${DELIVERY_WARMUP} records (the delivery section did not run)` }
 }
 
+/** The gateway's fetch → 2xx histogram of the group (gateway_webhook_delivery_latency_seconds). */
+async function deliveryHistogram (gw: GatewayProcess, groupId: string): Promise<HistogramSnapshot | undefined> {
+  return parseHistogram(await gatewayMetrics(gw.url), DELIVERY_HISTOGRAM, { group: groupId })
+}
+
 /**
  * How the load is produced: POST /messages on the same gateway (end to end: that process both produces
  * and delivers), or kafkajs straight to Kafka, so the gateway only delivers at that rate.
@@ -43,11 +51,13 @@ type Via = 'gateway' | 'kafka'
 const VIA_NAME: Record<Via, string> = { gateway: 'POST /messages on the same gateway', kafka: 'kafkajs straight to Kafka (the gateway only delivers)' }
 
 /** One paced run of `seconds`; waits for every acknowledged record at the receiver, then joins acks and arrivals. */
-async function pacedRun (b: Bench, gw: GatewayProcess, topic: string, rate: number, seconds: number, via: Via): Promise<LatencyFigures> {
+async function pacedRun (b: Bench, gw: GatewayProcess, target: { topic: string, groupId: string }, rate: number, seconds: number, via: Via): Promise<LatencyFigures> {
+  const { topic, groupId } = target
   const rx = b.receiver
   rx.reset()
   rx.trackSeq(SEQ_HEADER)
   try {
+    const before = await deliveryHistogram(gw, groupId)
     const r = await pacedProduce({ url: gw.url, topic, rate, seconds, connections: CONNECTIONS, value: VALUE, seqHeader: SEQ_HEADER, ...(via === 'kafka' ? { brokers: b.brokerList } : {}) })
     const acknowledged = r.ackAt.filter(a => a !== null).length
     await waitUntil(`${acknowledged} acknowledged records at the receiver`, () => rx.arrivals().size >= acknowledged, STALL_MS, 50)
@@ -66,6 +76,7 @@ async function pacedRun (b: Bench, gw: GatewayProcess, topic: string, rate: numb
     const req = Float64Array.from(r.requestMs)
     const toWebhook = Float64Array.from(appendToWebhook).sort()
     const toAck = Float64Array.from(appendToAck).sort()
+    const afterFetch = histogramDelta(await deliveryHistogram(gw, groupId) ?? { buckets: [], count: 0, sum: 0 }, before)
     return {
       p50Ms: percentile(sorted, 50),
       p99Ms: percentile(sorted, 99),
@@ -74,6 +85,8 @@ async function pacedRun (b: Bench, gw: GatewayProcess, topic: string, rate: numb
       appendToWebhookP99Ms: percentile(toWebhook, 99),
       appendToAckP50Ms: percentile(toAck, 50),
       appendToAckP99Ms: percentile(toAck, 99),
+      fetchToWebhookP50Ms: (histogramQuantile(afterFetch, 0.5) ?? NaN) * 1000,
+      fetchToWebhookP99Ms: (histogramQuantile(afterFetch, 0.99) ?? NaN) * 1000,
       requestP50Ms: percentile(req, 50),
       requestP99Ms: percentile(req, 99),
       acknowledged,
@@ -99,11 +112,11 @@ async function measure (b: Bench, gw: GatewayProcess, rate: number): Promise<Rec
     const reps: Record<Via, LatencyFigures[]> = { kafka: [], gateway: [] }
     for (const via of ['kafka', 'gateway'] as const) {
       b.log(`# warm-up: ${WARMUP_S} s at ${rate} msg/s, ${VIA_NAME[via]}`)
-      await pacedRun(b, gw, topic, rate, WARMUP_S, via)
+      await pacedRun(b, gw, { topic, groupId }, rate, WARMUP_S, via)
     }
     for (let i = 1; i <= REPS; i++) {
       for (const via of ['kafka', 'gateway'] as const) {
-        const f = await pacedRun(b, gw, topic, rate, DURATION_S, via)
+        const f = await pacedRun(b, gw, { topic, groupId }, rate, DURATION_S, via)
         reps[via].push(f)
         b.log(`# rep ${i}, ${VIA_NAME[via]}: ack → receipt p50 ${f.p50Ms.toFixed(1)} ms, p99 ${f.p99Ms.toFixed(1)} ms, p99.9 ${f.p999Ms.toFixed(1)} ms; ${f.delivered} of ${f.acknowledged} delivered`)
       }
@@ -114,7 +127,7 @@ async function measure (b: Bench, gw: GatewayProcess, rate: number): Promise<Rec
   }
 }
 
-const MEDIAN_KEYS = ['p50Ms', 'p99Ms', 'p999Ms', 'requestP50Ms', 'requestP99Ms', 'appendToWebhookP50Ms', 'appendToWebhookP99Ms', 'appendToAckP50Ms', 'appendToAckP99Ms'] as const
+const MEDIAN_KEYS = ['p50Ms', 'p99Ms', 'p999Ms', 'requestP50Ms', 'requestP99Ms', 'appendToWebhookP50Ms', 'appendToWebhookP99Ms', 'appendToAckP50Ms', 'appendToAckP99Ms', 'fetchToWebhookP50Ms', 'fetchToWebhookP99Ms'] as const
 type Medians = Record<typeof MEDIAN_KEYS[number], number>
 
 function medians (reps: LatencyFigures[]): Medians {
@@ -132,6 +145,7 @@ function viaLines (via: Via, rate: number, m: Medians, reps: LatencyFigures[]): 
     line(via === 'gateway' ? 'POST /messages (send → 2xx)' : 'kafkajs send → ack', m.requestP50Ms, m.requestP99Ms),
     line('broker append → ack (produce side)', m.appendToAckP50Ms, m.appendToAckP99Ms),
     line('broker append → webhook (delivery side)', m.appendToWebhookP50Ms, m.appendToWebhookP99Ms),
+    line('  of it, fetched → webhook 2xx (gateway)', m.fetchToWebhookP50Ms, m.fetchToWebhookP99Ms),
     `  ${reps.reduce((n, f) => n + f.delivered, 0)} of ${reps.reduce((n, f) => n + f.acknowledged, 0)} acknowledged records joined to their delivery; ${reps.reduce((n, f) => n + f.failures, 0)} failed`
   ]
 }
