@@ -13,8 +13,18 @@ import { gatewayMetrics, histogramDelta, histogramQuantile, parseHistogram, type
 import { sleep } from './util.js'
 
 export const FETCHED_AT_HEADER = 'x-fetched-at'
-/** The gateway's fetch → 2xx histogram. */
-export const DELIVERY_HISTOGRAM = 'gateway_webhook_delivery_latency_seconds'
+const DELIVERY_HISTOGRAM = 'gateway_webhook_delivery_latency_seconds'
+
+/** The group's fetch → 2xx histogram on the gateway now (undefined before its first observation). */
+export async function deliveryHistogram (gateway: GatewayProcess, groupId: string): Promise<HistogramSnapshot | undefined> {
+  return parseHistogram(await gatewayMetrics(gateway.url), DELIVERY_HISTOGRAM, { group: groupId })
+}
+
+/** The group's fetch → 2xx observations since `before`; undefined when it has none. */
+export async function deliveryHistogramSince (gateway: GatewayProcess, groupId: string, before: HistogramSnapshot | undefined): Promise<HistogramSnapshot | undefined> {
+  const after = await deliveryHistogram(gateway, groupId)
+  return after === undefined ? undefined : histogramDelta(after, before)
+}
 
 /**
  * Writes `count` records of `value` to `topic`, spread evenly over `partitions` (record i to partition
@@ -136,7 +146,7 @@ export async function gatewayDeliveryRun (o: {
 }): Promise<DeliveryFigures> {
   const { gateway, receiver } = o
   receiver.reset()
-  const before = parseHistogram(await gatewayMetrics(gateway.url), DELIVERY_HISTOGRAM, { group: o.groupId })
+  const before = await deliveryHistogram(gateway, o.groupId)
   const started = performance.now()
   await defineGroups(gateway, groupDefinitions([{ groupId: o.groupId, topic: o.topic }], receiver.url, o.concurrency, o.batchSize))
   try {
@@ -155,8 +165,7 @@ export async function gatewayDeliveryRun (o: {
   let p50Ms = receiver.percentile(0.5)
   let latencySource = `receiver (${FETCHED_AT_HEADER} header)`
   if (p99Ms === undefined) {
-    const after = parseHistogram(await gatewayMetrics(gateway.url), DELIVERY_HISTOGRAM, { group: o.groupId })
-    const h: HistogramSnapshot | undefined = after === undefined ? undefined : histogramDelta(after, before)
+    const h = await deliveryHistogramSince(gateway, o.groupId, before)
     const q99 = h === undefined ? undefined : histogramQuantile(h, 0.99)
     const q50 = h === undefined ? undefined : histogramQuantile(h, 0.5)
     if (q99 !== undefined) {

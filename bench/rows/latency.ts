@@ -13,12 +13,12 @@
  */
 import type { GatewayProcess } from '../../scripts/lib/launch/gateway.js'
 import { waitUntil } from '../../scripts/lib/launch/wait.js'
-import { DELIVERY_HISTOGRAM, defineGroups, deleteGroup, fillTopic, gatewayDeliveryRun, groupDefinitions } from '../lib/delivery.js'
+import { defineGroups, deleteGroup, deliveryHistogram, deliveryHistogramSince, fillTopic, gatewayDeliveryRun, groupDefinitions } from '../lib/delivery.js'
 import type { Row } from '../lib/medians.js'
 import { pacedProduce } from '../lib/paced-producer.js'
 import { DELIVERY_CONCURRENCY, DELIVERY_WARMUP, LATENCY_LOAD_SHARE, REPS, STALL_MS, VALUE } from '../lib/run-settings.js'
 import { CONNECTIONS, DURATION_S, PARTITIONS, WARMUP_S } from '../lib/settings.js'
-import { gatewayMetrics, histogramDelta, histogramQuantile, parseHistogram, type HistogramSnapshot } from '../lib/histogram.js'
+import { histogramQuantile } from '../lib/histogram.js'
 import { fmt, target } from '../lib/table.js'
 import { median, percentile } from '../lib/util.js'
 import { createTopic, type Bench } from './context.js'
@@ -36,11 +36,6 @@ async function deliveryMaximum (b: Bench, gw: GatewayProcess): Promise<{ rate: n
   await fillTopic(b.producer, topic, DELIVERY_WARMUP, PARTITIONS, VALUE)
   const f = await gatewayDeliveryRun({ gateway: gw, receiver: b.receiver, topic, groupId: `bench-latency-max-${b.suffix}`, expected: DELIVERY_WARMUP, concurrency: DELIVERY_CONCURRENCY, stallMs: STALL_MS })
   return { rate: f.messagesPerSec, source: `one delivery run of ${DELIVERY_WARMUP} records (the delivery section did not run)` }
-}
-
-/** The gateway's fetch → 2xx histogram of the group (gateway_webhook_delivery_latency_seconds). */
-async function deliveryHistogram (gw: GatewayProcess, groupId: string): Promise<HistogramSnapshot | undefined> {
-  return parseHistogram(await gatewayMetrics(gw.url), DELIVERY_HISTOGRAM, { group: groupId })
 }
 
 /**
@@ -76,7 +71,8 @@ async function pacedRun (b: Bench, gw: GatewayProcess, target: { topic: string, 
     const req = Float64Array.from(r.requestMs)
     const toWebhook = Float64Array.from(appendToWebhook).sort()
     const toAck = Float64Array.from(appendToAck).sort()
-    const afterFetch = histogramDelta(await deliveryHistogram(gw, groupId) ?? { buckets: [], count: 0, sum: 0 }, before)
+    const afterFetch = await deliveryHistogramSince(gw, groupId, before)
+    const afterFetchMs = (q: number): number => afterFetch === undefined ? NaN : (histogramQuantile(afterFetch, q) ?? NaN) * 1000
     return {
       p50Ms: percentile(sorted, 50),
       p99Ms: percentile(sorted, 99),
@@ -85,8 +81,8 @@ async function pacedRun (b: Bench, gw: GatewayProcess, target: { topic: string, 
       appendToWebhookP99Ms: percentile(toWebhook, 99),
       appendToAckP50Ms: percentile(toAck, 50),
       appendToAckP99Ms: percentile(toAck, 99),
-      fetchToWebhookP50Ms: (histogramQuantile(afterFetch, 0.5) ?? NaN) * 1000,
-      fetchToWebhookP99Ms: (histogramQuantile(afterFetch, 0.99) ?? NaN) * 1000,
+      fetchToWebhookP50Ms: afterFetchMs(0.5),
+      fetchToWebhookP99Ms: afterFetchMs(0.99),
       requestP50Ms: percentile(req, 50),
       requestP99Ms: percentile(req, 99),
       acknowledged,
