@@ -252,7 +252,7 @@ t.test('a webhook that never answers does not hold the shutdown; its record stay
   const offsets = await admin.fetchOffsets({ groupId, topics: [topic] })
   t.equal(offsets[0]?.partitions[0]?.offset, '-1', 'nothing committed: the record is delivered again by the next member')
   t.same([await redis.hexists(key, clientId), await redis.exists(keys.alive(clientId)), await redis.exists(keys.status(clientId))], [0, 0, 0], 'registry entries gone')
-  // the broker may answer the LeaveGroup before the group's last rebalance has settled
+  // on a loaded CI machine the state read right after the exit was once not Empty (which state, and why, unknown)
   let state: string | undefined
   await waitFor('the group to be Empty', async () => {
     state = (await admin.describeGroups([groupId])).groups[0]?.state

@@ -1,10 +1,10 @@
 /**
  * One supervisor tick: holds the clientId (takeover.ts), checks `<key>:epoch` (when Redis lost its data it
- * writes back the definitions it last read; it checks again after reading them), sweeps dead instances (registry/sweep.ts), reconciles with
- * the definitions and this instance's stop markers (reconcile.ts), then rewrites this instance's registry
- * entry (from what its consumers last joined with) and its status hash. The lag measurement runs alongside
- * (lag-refresh.ts), and the status waits for it. Any Redis failure leaves the consumers running; the first
- * tick after Redis returns rewrites everything.
+ * writes back the definitions it last read; it checks again after reading them), sweeps dead instances
+ * (registry/sweep.ts), reconciles with the definitions and this instance's stop markers (reconcile.ts),
+ * then rewrites this instance's registry entry (from what its consumers last joined with) and its status
+ * hash. The lag measurement runs alongside (lag-refresh.ts), and the status waits for it. Any Redis
+ * failure leaves the consumers running; the first tick after Redis returns rewrites everything.
  */
 import { randomBytes } from 'node:crypto'
 import { sweepDeadInstances } from '../../registry/sweep.js'
