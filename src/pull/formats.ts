@@ -1,12 +1,12 @@
 /**
  * The bodies GET …/records answers. Default: `{"records":[<webhook envelope>…]}`, written by the webhook's
- * own body builder (src/webhooks/envelope.ts), exactly as GET /topics/{t}/partitions/{p}/records answers.
+ * own body writer (src/webhooks/envelope-bytes.ts), exactly as GET /topics/{t}/partitions/{p}/records answers.
  * Confluent REST Proxy v2 clients ask (Accept) for `application/vnd.kafka.json.v2+json` — an array of
  * `{topic, key, value, partition, offset}` with key and value as JSON (text that is not JSON as a string) — or
  * `application/vnd.kafka.binary.v2+json`, the same with key and value base64 (v1's types alike).
  */
 import { CONFLUENT_V2 } from '../confluent/produce.js'
-import { batchBody } from '../webhooks/envelope.js'
+import { batchBytes } from '../webhooks/envelope-bytes.js'
 import type { ConsumedRecord } from '../webhooks/types.js'
 import type { RecordFormat } from './types.js'
 
@@ -41,8 +41,9 @@ function asJson (bytes: Buffer | null): string {
 
 const asBase64 = (bytes: Buffer | null): string => bytes === null ? 'null' : JSON.stringify(bytes.toString('base64'))
 
-export function recordsBody (records: readonly ConsumedRecord[], format: RecordFormat): string {
-  if (format === 'envelope') return batchBody(records)
+/** As bytes: given text, Fastify would measure it (flattening it) and Node encode it again. */
+export function recordsBody (records: readonly ConsumedRecord[], format: RecordFormat): Buffer {
+  if (format === 'envelope') return batchBytes(records)
   const encode = format === 'binary' ? asBase64 : asJson
-  return `[${records.map(r => `{"topic":${JSON.stringify(r.topic)},"key":${encode(r.key)},"value":${encode(r.value)},"partition":${r.partition},"offset":${r.offset}}`).join(',')}]`
+  return Buffer.from(`[${records.map(r => `{"topic":${JSON.stringify(r.topic)},"key":${encode(r.key)},"value":${encode(r.value)},"partition":${r.partition},"offset":${r.offset}}`).join(',')}]`)
 }

@@ -60,17 +60,17 @@ const sha256Base64Url: (text: string) => string = typeof crypto.hash === 'functi
   : text => createHash('sha256').update(text).digest('base64url')
 
 /** `v1,<base64 signature>` for one key. */
-export function sign (key: Buffer | KeyObject, id: string, timestampSeconds: number, body: string): string {
+export function sign (key: Buffer | KeyObject, id: string, timestampSeconds: number, body: string | Buffer): string {
   return `v1,${createHmac('sha256', key).update(`${id}.${timestampSeconds}.`).update(body).digest('base64')}`
 }
 
 /** The three Standard Webhooks headers; `webhook-signature` only when there is at least one key. */
-export function signatureHeaders (keys: ReadonlyArray<Buffer | KeyObject>, id: string, timestampSeconds: number, body: string): Record<string, string> {
+export function signatureHeaders (keys: ReadonlyArray<Buffer | KeyObject>, id: string, timestampSeconds: number, body: string | Buffer): Record<string, string> {
   return addSignatureHeaders({}, keys, id, timestampSeconds, body)
 }
 
 /** Sets the Standard Webhooks headers on `headers` (no copy: the per-attempt hot path) and returns it. */
-export function addSignatureHeaders (headers: Record<string, string>, keys: ReadonlyArray<Buffer | KeyObject>, id: string, timestampSeconds: number, body: string): Record<string, string> {
+export function addSignatureHeaders (headers: Record<string, string>, keys: ReadonlyArray<Buffer | KeyObject>, id: string, timestampSeconds: number, body: string | Buffer): Record<string, string> {
   headers[WEBHOOK_ID_HEADER] = id
   headers[WEBHOOK_TIMESTAMP_HEADER] = String(timestampSeconds)
   if (keys.length > 0) headers[WEBHOOK_SIGNATURE_HEADER] = keys.map(k => sign(k, id, timestampSeconds, body)).join(' ')

@@ -174,3 +174,25 @@ t.test('the body is the exact JSON text, written without an intermediate object'
     '{"records":[{"topic":"orders","partition":2,"offset":"42","timestamp":"1700000000000","key":null,"value":[1],' +
     '"valueEncoding":"json","contentType":"application/json","headers":{"content-type":"application/json"}}],"nextOffset":"43"}')
 })
+
+t.test('headers repeated across records are read right whatever changed: value, length, bytes reused by the caller', async t => {
+  const headersOf = (b: Buffer): Record<string, string | string[]> => toEnvelope(record({ headers: { h: b, 'content-type': Buffer.from('text/plain') } })).headers
+  const shared = Buffer.from('first')
+  t.same(headersOf(shared), { h: 'first', 'content-type': 'text/plain' })
+  shared.write('other') // the caller's buffer changes after the envelope was written (kafkajs reuses nothing, others might)
+  t.same(headersOf(shared), { h: 'other', 'content-type': 'text/plain' })
+  t.same(headersOf(Buffer.from('first')), { h: 'first', 'content-type': 'text/plain' })
+  t.same(headersOf(Buffer.from('firs')), { h: 'firs', 'content-type': 'text/plain' })
+  const long = Buffer.alloc(300, 0x61)
+  t.same(headersOf(long).h, 'a'.repeat(300))
+  t.same(headersOf(Buffer.alloc(300, 0x62)).h, 'b'.repeat(300))
+  const bin = toEnvelope(record({ headers: { h: Buffer.from([0xff]) } }))
+  t.same(bin.headers, { h: '/w==' })
+  t.same(bin.headerEncodings, { h: 'base64' })
+  t.equal(toEnvelope(record({ headers: { h: Buffer.from('ok') } })).headerEncodings, undefined, 'the next record with a UTF-8 value has none')
+  // the content-type read from a cached header still decides the value
+  const json = record({ value: Buffer.from('[1]'), headers: { 'content-type': Buffer.from('application/json') } })
+  t.equal(toEnvelope(json).valueEncoding, 'json')
+  t.equal(toEnvelope(json).valueEncoding, 'json')
+  t.equal(toEnvelope(record({ value: Buffer.from('[1]'), headers: { 'content-type': Buffer.from('text/plain') } })).valueEncoding, 'utf8')
+})

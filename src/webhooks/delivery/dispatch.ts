@@ -38,7 +38,7 @@ export function createAgent (options: AgentOptions): Agent {
  * abort signal per request (the request API's), which the one-request-per-record path pays for per
  * record. Throws AbortedError when the delivery was stopped during it.
  */
-export function attempt (agent: Agent, p: PreparedWebhook, headers: Record<string, string>, body: string, a: Active): Promise<AttemptOutcome> {
+export function attempt (agent: Agent, p: PreparedWebhook, headers: Record<string, string>, body: Buffer, a: Active): Promise<AttemptOutcome> {
   if (p.urlProblem !== undefined) return Promise.resolve({ kind: 'error', error: p.urlProblem, permanent: true, detail: p.urlProblem })
   if (a.stopReason !== undefined) return Promise.reject(new AbortedError('aborted'))
   return new Promise((resolve, reject) => {

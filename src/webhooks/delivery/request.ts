@@ -3,7 +3,8 @@
  * the headers fixed across retries, then per attempt the Standard Webhooks signature headers.
  */
 import { performance } from 'node:perf_hooks'
-import { batchBody, envelopeBody, headerText } from '../envelope.js'
+import { batchBytes, envelopeBytes } from '../envelope-bytes.js'
+import { headerText } from '../envelope.js'
 import { addSignatureHeaders, webhookId } from '../signing.js'
 import type { ConsumedRecord } from '../types.js'
 import type { PreparedWebhook } from './prepared-webhook.js'
@@ -18,9 +19,9 @@ export interface RequestSettings {
   fetchedAtHeader: string | undefined
 }
 
-/** `records` is never empty; a single record's request has exactly one. */
-export function requestBody (records: readonly ConsumedRecord[], batch: boolean): string {
-  return batch ? batchBody(records) : envelopeBody(records[0] as ConsumedRecord)
+/** `records` is never empty; a single record's request has exactly one. Bytes: undici sends them as they are. */
+export function requestBody (records: readonly ConsumedRecord[], batch: boolean): Buffer {
+  return batch ? batchBytes(records) : envelopeBytes(records[0] as ConsumedRecord)
 }
 
 /** The webhook-id: stable across retries of this request; a batch is named by its first and last offsets. */
@@ -48,6 +49,6 @@ export function fixedHeaders (p: PreparedWebhook, record: ConsumedRecord, batch:
 }
 
 /** One attempt's headers: the request's, with the signatures for this attempt's timestamp set on them. */
-export function signedHeaders (headers: Record<string, string>, p: PreparedWebhook, id: string, nowMs: number, body: string): Record<string, string> {
+export function signedHeaders (headers: Record<string, string>, p: PreparedWebhook, id: string, nowMs: number, body: Buffer): Record<string, string> {
   return addSignatureHeaders(headers, p.keys, id, Math.floor(nowMs / 1000), body)
 }
