@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import { errorResponses } from '../http/schemas.js'
 import { MAX_READ_BYTES, MAX_READ_RECORDS, READ_TIMEOUT_MS } from '../topics/reader.js'
 import type { TopicService } from '../topics/service.js'
-import { batchBody } from '../webhooks/envelope.js'
+import { batchBytes } from '../webhooks/envelope-bytes.js'
 import { TopicParams } from './topics.js'
 
 const DEFAULT_LIMIT = 100
@@ -76,15 +76,15 @@ const topicPartitionRoutes: FastifyPluginAsyncTypebox<TopicPartitionRoutesOption
         offset: Type.Optional(Type.String({ pattern: '^[0-9]{1,19}$', description: 'First offset to read (a decimal string)', examples: ['0'] })),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_READ_RECORDS, default: DEFAULT_LIMIT, description: `Most records to return (1-${MAX_READ_RECORDS})` }))
       }, { additionalProperties: false }),
-      // documented as the envelope; sent as the JSON text batchBody writes
-      response: { 200: Type.Unsafe<string>(RecordsSchema), ...errorResponses(400, 404, 503, 504) }
+      // documented as the envelope; sent as the bytes batchBytes writes
+      response: { 200: Type.Unsafe<Buffer>(RecordsSchema), ...errorResponses(400, 404, 503, 504) }
     }
   }, async (request, reply) => {
     const { topic, partition } = request.params
     const { offset, limit } = request.query
     const page = await topics.records(topic, partition, { limit: limit ?? DEFAULT_LIMIT, ...(offset !== undefined ? { offset } : {}) })
     // the webhook's own serializer, so values keep every digit and byte exactly as a webhook gets them
-    return reply.type('application/json; charset=utf-8').send(batchBody(page.records, { nextOffset: page.nextOffset }))
+    return reply.type('application/json; charset=utf-8').send(batchBytes(page.records, { nextOffset: page.nextOffset }))
   })
 }
 
