@@ -82,3 +82,14 @@ export function ratioTo<F extends { messagesPerSec: number }> (m: Measured<F>, k
   const b = m.get(key)?.median.messagesPerSec
   return a === undefined || b === undefined ? undefined : a / b
 }
+
+/**
+ * The same ratio in each repetition: the contenders of a repetition ran one after the other, so its pair
+ * saw the same machine. The spread says how far to trust the median's ratio on a noisy machine.
+ */
+export function repRatios<F extends { messagesPerSec: number }> (m: Measured<F>, key: string, over = 'gateway'): number[] | undefined {
+  const a = m.get(over)?.reps
+  const b = m.get(key)?.reps
+  if (a === undefined || b === undefined || a.length !== b.length) return undefined
+  return a.map((f, i) => f.messagesPerSec / (b[i] as F).messagesPerSec)
+}

@@ -37,13 +37,14 @@ export function notRunRow (name: string, reason: string): string {
   return `  ${name.padEnd(40)} not run: ${reason}`
 }
 
-export function ratioRow (name: string, ratio: number, goal: string): string {
-  return `  → ${name}: ${ratio.toFixed(2)}${goal !== '' ? ` (target ${goal}: ${goalMet(ratio, goal) ? 'met' : 'MISSED'})` : ''}`
+export function ratioRow (name: string, ratio: number, goal: string, perRep?: number[]): string {
+  const spread = perRep !== undefined && perRep.length > 1 ? `; per repetition ${perRep.map(r => r.toFixed(2)).join(', ')}` : ''
+  return `  → ${name}: ${ratio.toFixed(2)}${goal !== '' ? ` (target ${goal}: ${goalMet(ratio, goal) ? 'met' : 'MISSED'})` : ''}${spread}`
 }
 
-/** The ratio lines of the contenders that ran: [name, ratio (undefined: not run, no line), goal or '']. */
-export function ratioLines (ratios: Array<[string, number | undefined, string]>): string[] {
-  return ratios.flatMap(([name, r, goal]) => r === undefined ? [] : [ratioRow(name, r, goal)])
+/** The ratio lines of the contenders that ran: [name, ratio (undefined: not run, no line), goal or '', the ratio per repetition]. */
+export function ratioLines (ratios: Array<[string, number | undefined, string, number[]?]>): string[] {
+  return ratios.flatMap(([name, r, goal, perRep]) => r === undefined ? [] : [ratioRow(name, r, goal, perRep)])
 }
 
 function goalMet (ratio: number, goal: string): boolean {

@@ -7,7 +7,7 @@
  */
 import kafkajs from 'kafkajs'
 import type { GatewayProcess } from '../../scripts/lib/launch/gateway.js'
-import { contenderLines, contenderResults, interleaveDelivery, ratioTo, type DeliveryContender } from '../lib/contenders.js'
+import { contenderLines, contenderResults, interleaveDelivery, ratioTo, repRatios, type DeliveryContender } from '../lib/contenders.js'
 import { bareDeliveryRun, fillTopic, gatewayDeliveryRun, startBareConsumer, type BareConsumer } from '../lib/delivery.js'
 import { gatewayPullRun } from '../lib/gateway-pull.js'
 import { hooksDeliveryRun, strimziPollRun } from '../lib/peer-delivery.js'
@@ -105,10 +105,10 @@ export async function deliveryRows (b: Bench, gw: GatewayProcess): Promise<void>
     section('delivery', `${DELIVERY_MESSAGES} records of ${MESSAGE_BYTES} B in ${PARTITIONS} partitions → receiver (204), concurrency ${DELIVERY_CONCURRENCY}; msg/s first to last delivery`, 'p50 f→2xx', 'p99 f→2xx'),
     ...contenderLines(list, m),
     ...ratioLines([
-      ['gateway / bare kafkajs consumer', rRead, '≥ 0.70'],
-      ['gateway / kafkajs + undici', rHttp, '≥ 1.20'],
-      [`gateway batchSize ${DELIVERY_BATCH} / bare kafkajs consumer`, rBatchRead, '≥ 0.70'],
-      [`gateway / ${hooksName(b.peers)}`, rHooks, '≥ 1.50'],
+      ['gateway / bare kafkajs consumer', rRead, '≥ 0.70', repRatios(m, 'kafkajsBareRead')],
+      ['gateway / kafkajs + undici', rHttp, '≥ 1.20', repRatios(m, 'kafkajsUndiciHandWritten')],
+      [`gateway batchSize ${DELIVERY_BATCH} / bare kafkajs consumer`, rBatchRead, '≥ 0.70', repRatios(m, 'kafkajsBareRead', 'gatewayBatched')],
+      [`gateway / ${hooksName(b.peers)}`, rHooks, '≥ 1.50', repRatios(m, 'kafkaHooks')],
       [`gateway / ${strimziName(b.peers)} pull consumer`, ratioTo(m, 'strimziPoll'), ''],
       ['gateway pull consumer / bare kafkajs consumer', rPull, ''],
       [`gateway pull consumer / ${strimziName(b.peers)} pull consumer`, ratioTo(m, 'strimziPoll', 'gatewayPull'), '']

@@ -4,7 +4,7 @@
  */
 import type { GatewayProcess } from '../../scripts/lib/launch/gateway.js'
 import { runProducerPerformance } from '../../scripts/lib/launch/producer-perf.js'
-import { contenderLines, contenderResults, interleaveProduce, ratioTo, type ProduceContender } from '../lib/contenders.js'
+import { contenderLines, contenderResults, interleaveProduce, ratioTo, repRatios, type ProduceContender } from '../lib/contenders.js'
 import { platformaticContender, strimziContender } from '../lib/peer-contenders.js'
 import { hooksName, platformaticName, strimziName } from '../lib/peers.js'
 import { directBatchRun, gatewayProduceRun, type Figures } from '../lib/produce-runs.js'
@@ -85,11 +85,11 @@ export async function produceBatchRow (b: Bench, gw: GatewayProcess): Promise<vo
     section('produce-batch', `${BATCH} messages of ${MESSAGE_BYTES} B per request, ${CONNECTIONS} connections / requests in flight, acks -1 everywhere`),
     ...contenderLines(contenders, m),
     ...ratioLines([
-      ['gateway / ProducerPerformance', rApache, '≥ 0.50'],
+      ['gateway / ProducerPerformance', rApache, '≥ 0.50', repRatios(m, 'apacheProducerPerformance')],
       ['gateway / kafkajs sendBatch', rDirect, ''],
       ['gateway (idempotent) / PRODUCE_IDEMPOTENT=false', ratioTo(m, 'gatewayNotIdempotent'), ''],
       [`gateway / ${platformaticName(b.peers)}`, ratioTo(m, 'platformaticKafka'), ''],
-      [`gateway / ${strimziName(b.peers)}`, rStrimzi, '≥ 3.00']
+      [`gateway / ${strimziName(b.peers)}`, rStrimzi, '≥ 3.00', repRatios(m, 'strimziBridge')]
     ]),
     writtenRow(written, tally.acknowledged, BATCH)
   )

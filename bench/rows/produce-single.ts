@@ -3,7 +3,7 @@
  * `send`, @platformatic/kafka `send`) and the peers' produce APIs (Strimzi bridge, kafka-hooks' route).
  */
 import type { GatewayProcess } from '../../scripts/lib/launch/gateway.js'
-import { contenderLines, contenderResults, interleaveProduce, ratioTo, type ProduceContender } from '../lib/contenders.js'
+import { contenderLines, contenderResults, interleaveProduce, ratioTo, repRatios, type ProduceContender } from '../lib/contenders.js'
 import { hooksContender, platformaticContender, strimziContender, withHooksForProduce } from '../lib/peer-contenders.js'
 import { hooksName, platformaticName, strimziName } from '../lib/peers.js'
 import { directSingleRun, gatewayProduceRun } from '../lib/produce-runs.js'
@@ -73,10 +73,10 @@ export async function produceSingleRow (b: Bench, gw: GatewayProcess): Promise<v
     section('produce-single', `1 message of ${MESSAGE_BYTES} B per request, ${CONNECTIONS} connections / sends in flight, acks -1`),
     ...contenderLines(contenders, m),
     ...ratioLines([
-      ['gateway / kafkajs direct', rDirect, '≥ 1.00'],
+      ['gateway / kafkajs direct', rDirect, '≥ 1.00', repRatios(m, 'kafkajsDirect')],
       ['gateway (idempotent) / PRODUCE_IDEMPOTENT=false', ratio('gatewayNotIdempotent'), ''],
       [`gateway / ${platformaticName(b.peers)}`, ratio('platformaticKafka'), ''],
-      [`gateway / ${strimziName(b.peers)}`, rStrimzi, '≥ 3.00'],
+      [`gateway / ${strimziName(b.peers)}`, rStrimzi, '≥ 3.00', repRatios(m, 'strimziBridge')],
       [`gateway / ${hooksName(b.peers)}`, ratio('kafkaHooks'), '']
     ]),
     writtenRow(written, tally.acknowledged, 1)
