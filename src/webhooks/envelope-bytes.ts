@@ -1,14 +1,22 @@
 /**
  * Envelope bodies as bytes, for the webhook requests and the pull consumer's answers: written once into
  * one buffer of the exact size, the value's bytes copied in where they are their own JSON
- * (envelope-value.ts). The text forms (envelope.ts) are what these bytes decode to.
+ * (envelope-value.ts). A single envelope's text form (envelopeBody, envelope.ts) is what its bytes decode to.
  */
-import { BATCH_OPEN, batchClose, envelopeParts, type EnvelopeParts } from './envelope.js'
+import { envelopeParts, type EnvelopeParts } from './envelope.js'
 import type { DecodedValue } from './envelope-value.js'
 import type { ConsumedRecord } from './types.js'
 
 const QUOTE = 0x22
 const COMMA = 0x2c
+const BATCH_OPEN = '{"records":['
+
+/** What follows the records of a batch body: `extra` fields after `records` (the topic reader adds `nextOffset`). */
+function batchClose (extra: Record<string, string>): string {
+  let close = ']'
+  for (const k in extra) close += `,${JSON.stringify(k)}:${JSON.stringify(extra[k])}`
+  return close + '}'
+}
 
 function valueLength (v: DecodedValue): number {
   if (v.raw === undefined) return Buffer.byteLength(v.json)
@@ -46,7 +54,7 @@ export function envelopeBytes (record: ConsumedRecord): Buffer {
   return written([envelopeParts(record)], '', '')
 }
 
-/** `{"records":[<envelope>, ...]}` and the `extra` fields after it. */
+/** The body of a batch request (webhook `batchSize` > 1): `{"records":[<envelope>, ...]}` and the `extra` fields after it. */
 export function batchBytes (records: readonly ConsumedRecord[], extra: Record<string, string> = {}): Buffer {
   return written(records.map(envelopeParts), BATCH_OPEN, batchClose(extra))
 }

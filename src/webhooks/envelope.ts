@@ -100,22 +100,3 @@ export function envelopeBody (record: ConsumedRecord): string {
 export function toEnvelope (record: ConsumedRecord): WebhookEnvelope {
   return JSON.parse(envelopeBody(record)) as WebhookEnvelope
 }
-
-/** What follows the records of a batch body: `extra` fields after `records` (the topic reader adds `nextOffset`). */
-export function batchClose (extra: Record<string, string>): string {
-  let close = ']'
-  for (const k in extra) close += `,${JSON.stringify(k)}:${JSON.stringify(extra[k])}`
-  return close + '}'
-}
-
-export const BATCH_OPEN = '{"records":['
-
-/**
- * The body of a batch request (webhook `batchSize` > 1): `{"records":[<envelope>, ...]}`, each as envelopeBody
- * writes it; `extra` fields follow `records`.
- */
-export function batchBody (records: readonly ConsumedRecord[], extra: Record<string, string> = {}): string {
-  let body = BATCH_OPEN
-  for (let i = 0; i < records.length; i++) body += (i === 0 ? '' : ',') + envelopeBody(records[i] as ConsumedRecord)
-  return body + batchClose(extra)
-}
