@@ -28,7 +28,7 @@ function firstText (v: NonNullable<IHeaders[string]>): string | undefined {
 export interface ScannedHeaders { members: string, encodings: string, contentType: string | undefined, keyEncoding: string | undefined }
 
 /** One header as the envelope writes it: `"name":<value JSON>`, and what scanHeaders reads of it. */
-interface ScannedHeader { member: string, utf8: boolean, lower: string, text: string | undefined }
+interface ScannedHeader { key: string, member: string, utf8: boolean, lower: string, text: string | undefined }
 
 /**
  * The last value seen of each header name, scanned: records of a topic mostly repeat their headers
@@ -45,12 +45,13 @@ function scanned (name: string, raw: NonNullable<IHeaders[string]>): ScannedHead
   if (!Array.isArray(raw) && typeof raw !== 'string') {
     // kafkajs hands every header value as one Buffer: the path taken per record
     const utf8 = isUtf8(raw)
-    return { member: `${key}:${JSON.stringify(raw.toString(utf8 ? 'utf8' : 'base64'))}`, utf8, lower, text: raw.toString('utf8') }
+    const text = raw.toString('utf8')
+    return { key, member: `${key}:${JSON.stringify(utf8 ? text : raw.toString('base64'))}`, utf8, lower, text }
   }
   const list = (Array.isArray(raw) ? raw : [raw]).map(v => typeof v === 'string' ? Buffer.from(v, 'utf8') : v)
   const utf8 = list.every(b => isUtf8(b))
   const texts = list.map(b => b.toString(utf8 ? 'utf8' : 'base64'))
-  return { member: `${key}:${JSON.stringify(Array.isArray(raw) ? texts : (texts[0] ?? ''))}`, utf8, lower, text: firstText(raw) }
+  return { key, member: `${key}:${JSON.stringify(Array.isArray(raw) ? texts : (texts[0] ?? ''))}`, utf8, lower, text: firstText(raw) }
 }
 
 function scannedOnce (name: string, raw: NonNullable<IHeaders[string]>): ScannedHeader {
@@ -76,7 +77,7 @@ export function scanHeaders (headers: IHeaders): ScannedHeaders {
     if (!seenType && h.lower === CONTENT_TYPE_HEADER) { seenType = true; out.contentType = h.text }
     if (!seenKeyEncoding && h.lower === KEY_ENCODING_HEADER) { seenKeyEncoding = true; out.keyEncoding = h.text }
     out.members += out.members === '' ? h.member : `,${h.member}`
-    if (!h.utf8) out.encodings += `${out.encodings === '' ? '' : ','}${JSON.stringify(name)}:"base64"`
+    if (!h.utf8) out.encodings += `${out.encodings === '' ? '' : ','}${h.key}:"base64"`
   }
   return out
 }
