@@ -114,7 +114,7 @@ t.test('SIGTERM during steady produce and delivery: readiness 503 first, nothing
   const closed = msgs.findIndex(m => m.startsWith('closed: '))
   t.ok(order.every(i => i >= 0), 'signal, readiness and drain logged')
   t.ok(order.every((v, i) => i === 0 || v > (order[i - 1] as number)) && produceClosed > (order[2] as number) && closed > produceClosed,
-    'logged in order: signal → readiness 503 → drain → produce flushed → closed')
+    `logged in order: signal → readiness 503 → drain → produce flushed → closed (lines ${[...order, produceClosed, closed].join(', ')} of ${msgs.length})`)
   t.notOk(gw.output().includes('killed by timeout'), 'no timeout')
 
   // every POST that got a 2xx is in Kafka

@@ -28,8 +28,8 @@ export interface SpawnGatewayOptions {
   nodeArgs?: string[]
   /** The checkout whose server runs (default: this one). */
   root?: string
-  /** stdout and stderr, chunk by chunk; absent: the gateway writes to this process's own. */
-  onOutput?: (chunk: Buffer) => void
+  /** stdout and stderr, chunk by chunk, each named; absent: the gateway writes to this process's own. */
+  onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void
   /** What to run instead of node with the server (e.g. `npm start`), from the checkout's root. */
   command?: [string, ...string[]]
   /** In a process group of its own, so it can be signalled as supervisors do (`kill -TERM -<pgid>`). */
@@ -54,8 +54,8 @@ export function spawnGateway (opts: SpawnGatewayOptions): GatewayChild {
   })
   child.on('error', () => undefined)
   if (onOutput !== undefined) {
-    child.stdout?.on('data', onOutput)
-    child.stderr?.on('data', onOutput)
+    child.stdout?.on('data', (chunk: Buffer) => { onOutput(chunk, 'stdout') })
+    child.stderr?.on('data', (chunk: Buffer) => { onOutput(chunk, 'stderr') })
   }
   neverOrphan('gateway', child)
   return { child, exited: exitOf(child) }

@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process'
 export interface GatewayProcess {
   child: ChildProcess
   exited: Promise<ExitInfo>
+  /** stdout, then stderr. */
   output: () => string
 }
 
@@ -14,10 +15,11 @@ export type SpawnOptions = Pick<SpawnGatewayOptions, 'command' | 'detached'>
 
 /** Spawns the gateway (a port of its own choosing, LOG_LEVEL info) without waiting for it; `detached`: teardown kills its whole group. */
 export function spawnGateway (t: Test, env: Record<string, string>, { command, detached = false }: SpawnOptions = {}): GatewayProcess {
-  const out = { text: '' }
+  // kept apart: a stderr chunk landing between two chunks of one stdout line would break that JSON log line
+  const out = { stdout: '', stderr: '' }
   const { child, exited } = spawnGatewayChild({
     env: { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', KAFKA_REQUEST_TIMEOUT_MS: '10000', ...env },
-    onOutput: chunk => { out.text += chunk.toString('utf8') },
+    onOutput: (chunk, stream) => { out[stream] += chunk.toString('utf8') },
     ...(command !== undefined ? { command } : {}),
     detached
   })
@@ -27,5 +29,5 @@ export function spawnGateway (t: Test, env: Record<string, string>, { command, d
     }
     await stopChild(child, 'SIGKILL')
   })
-  return { child, exited, output: () => out.text }
+  return { child, exited, output: () => out.stdout + out.stderr }
 }
